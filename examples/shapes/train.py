@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Train the shapes YOLOv8 detector from its yaml on the CPU and export it to ONNX.
+
+No weights are downloaded: the model is built from `yolov8n.yaml` (random init).
+The export has static shapes (tract cannot analyse ultralytics' dynamic exports), opset 17.
+
+Usage: python make_dataset.py && python train.py [--epochs 10] [--imgsz 320]
+Writes models/yolov8n.onnx (final weights) and models/yolov8n-epoch4.onnx (a deliberately
+under-trained checkpoint used to show budgets failing), and prints ultralytics' validation metrics.
+"""
+import argparse
+import os
+import shutil
+import time
+
+from ultralytics import YOLO
+
+
+def export(weights, dest, imgsz):
+    onnx_path = YOLO(weights).export(format="onnx", imgsz=imgsz, opset=17, simplify=True, dynamic=False)
+    shutil.copyfile(onnx_path, dest)
+    print(f"exported {weights} -> {dest} ({os.path.getsize(dest) / 1e6:.1f} MB)")
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--imgsz", type=int, default=320)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--model", default="yolov8n.yaml")
+    ap.add_argument("--workdir", default=os.path.join(here, "work"))
+    ap.add_argument("--degraded-epoch", type=int, default=4, help="epochs of the under-trained checkpoint")
+    args = ap.parse_args()
+
+    name = os.path.splitext(os.path.basename(args.model))[0]
+    started = time.time()
+    model = YOLO(args.model)
+    model.train(
+        data=os.path.join(args.workdir, "data.yaml"),
+        epochs=args.epochs,
+        imgsz=args.imgsz,
+        batch=args.batch,
+        device="cpu",
+        workers=2,
+        pretrained=False,
+        amp=False,
+        plots=False,
+        save_period=1,
+        seed=0,
+        deterministic=True,
+        project=os.path.join(args.workdir, "runs"),
+        name=name,
+        exist_ok=True,
+    )
+    print(f"training wall time: {time.time() - started:.0f} s")
+    run = os.path.join(args.workdir, "runs", name, "weights")
+    metrics = YOLO(os.path.join(run, "last.pt")).val(
+        data=os.path.join(args.workdir, "data.yaml"), imgsz=args.imgsz, device="cpu", plots=False
+    )
+    print(f"ultralytics val: mAP50 {metrics.box.map50:.4f}  mAP50-95 {metrics.box.map:.4f}")
+
+    os.makedirs(os.path.join(here, "models"), exist_ok=True)
+    export(os.path.join(run, "last.pt"), os.path.join(here, "models", f"{name}.onnx"), args.imgsz)
+    # ultralytics numbers saved epochs from 0: epoch3.pt is the state after four epochs.
+    k = args.degraded_epoch
+    export(os.path.join(run, f"epoch{k - 1}.pt"), os.path.join(here, "models", f"{name}-epoch{k}.onnx"), args.imgsz)
+
+
+if __name__ == "__main__":
+    main()
