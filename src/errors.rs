@@ -1,0 +1,180 @@
+//! Every error shakedown reports, as miette diagnostics that name the file and how to fix it.
+
+use std::path::{Path, PathBuf};
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+use thiserror::Error;
+
+/// What went wrong in a suite file. Tests match on it; users read the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SuiteErrorKind {
+    /// Not YAML.
+    Syntax,
+    /// YAML of the wrong shape: an unknown key, a wrong type, a missing field.
+    Schema,
+    UnknownPerturbation,
+    UnknownParameter,
+    UnknownRiskFactor,
+    /// A perturbation listed under a risk factor it does not belong to.
+    WrongRiskFactor,
+    UnknownFamily,
+    UnknownBackend,
+    UnknownImpactRule,
+    MissingFile,
+    OutOfRange,
+    InvalidName,
+    Duplicate,
+    /// A glob, dataset or class list that cannot work together.
+    Inconsistent,
+}
+
+/// One problem at one place in a suite file.
+#[derive(Debug, Error, Diagnostic)]
+#[error("{message}")]
+#[diagnostic(code(shakedown::suite))]
+pub struct SuiteError {
+    pub kind: SuiteErrorKind,
+    pub message: String,
+    #[source_code]
+    pub source_code: NamedSource<String>,
+    #[label("{label}")]
+    pub span: SourceSpan,
+    pub label: String,
+    #[help]
+    pub help: Option<String>,
+}
+
+/// A suite that cannot run; lists every problem found, each pointing into the file.
+#[derive(Debug, Error, Diagnostic)]
+#[error("suite {} is invalid ({} problem{})", path.display(), errors.len(), if errors.len() == 1 { "" } else { "s" })]
+#[diagnostic(code(shakedown::invalid_suite), help("fix the suite file; nothing was run"))]
+pub struct InvalidSuite {
+    pub path: PathBuf,
+    #[related]
+    pub errors: Vec<SuiteError>,
+}
+
+impl InvalidSuite {
+    pub fn kinds(&self) -> Vec<SuiteErrorKind> {
+        self.errors.iter().map(|e| e.kind).collect()
+    }
+}
+
+/// A dataset that cannot be read.
+#[derive(Debug, Error, Diagnostic)]
+pub enum DatasetError {
+    #[error("cannot read {}: {source}", path.display())]
+    #[diagnostic(code(shakedown::dataset::io))]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Coco(Box<CocoError>),
+    #[error("cannot decode image {}: {message}", path.display())]
+    #[diagnostic(code(shakedown::dataset::image), help("re-export the image as PNG or JPEG"))]
+    Image { path: PathBuf, message: String },
+    #[error("{message}")]
+    #[diagnostic(code(shakedown::dataset::selection))]
+    Selection {
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
+}
+
+/// Annotations that are not valid COCO, pointing into the file where the parser could tell.
+#[derive(Debug, Error, Diagnostic)]
+#[error("{} is not valid COCO annotations: {message}", path.display())]
+#[diagnostic(code(shakedown::dataset::coco))]
+pub struct CocoError {
+    pub path: PathBuf,
+    pub message: String,
+    #[source_code]
+    pub source_code: NamedSource<String>,
+    #[label("here")]
+    pub span: Option<SourceSpan>,
+    #[help]
+    pub help: Option<String>,
+}
+
+/// A model that cannot be loaded or run, or whose outputs do not fit its family.
+#[derive(Debug, Error, Diagnostic)]
+pub enum ModelError {
+    #[error("cannot load model {} with {backend}: {message}", path.display())]
+    #[diagnostic(code(shakedown::model::load))]
+    Load {
+        path: PathBuf,
+        backend: &'static str,
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
+    #[error("inference failed for model {model}: {message}")]
+    #[diagnostic(code(shakedown::model::run))]
+    Run { model: String, message: String },
+    #[error("model {model} does not fit family {family}: {message}")]
+    #[diagnostic(code(shakedown::model::family), help("check `family` and `classes` in the suite"))]
+    Family { model: String, family: &'static str, message: String },
+    #[error("backend {backend} is unavailable: {message}")]
+    #[diagnostic(code(shakedown::model::backend))]
+    Backend {
+        backend: &'static str,
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
+}
+
+/// A stored baseline that cannot be trusted; it is left as it is.
+#[derive(Debug, Error, Diagnostic)]
+#[error("baseline {} is unreadable: {message}", path.display())]
+#[diagnostic(
+    code(shakedown::baseline),
+    help(
+        "the file was not changed; fix it by hand, or delete it and accept the new snapshot with `cargo insta review`"
+    )
+)]
+pub struct BaselineError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+/// Any shakedown error.
+#[derive(Debug, Error, Diagnostic)]
+pub enum Error {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Suite(#[from] Box<InvalidSuite>),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Dataset(#[from] DatasetError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Baseline(#[from] BaselineError),
+    #[error("cannot read {}: {source}", path.display())]
+    #[diagnostic(code(shakedown::io))]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    #[diagnostic(code(shakedown::usage))]
+    Usage(String),
+}
+
+impl Error {
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        Error::Io { path: path.to_owned(), source }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Render a diagnostic the way the terminal shows it (used in trial failure messages).
+pub fn render(diagnostic: &dyn Diagnostic) -> String {
+    let mut out = String::new();
+    let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor());
+    match handler.render_report(&mut out, diagnostic) {
+        Ok(()) => out,
+        Err(_) => diagnostic.to_string(),
+    }
+}
