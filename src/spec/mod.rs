@@ -1,0 +1,625 @@
+//! Suite files: parsed in two stages, raw (shape, via serde) then validated (meaning).
+//!
+//! `load` returns a `Suite` whose every name resolves, every file exists and every value is in
+//! range, or an `InvalidSuite` listing each problem with its line and column.
+
+pub mod raw;
+pub mod source_map;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobMatcher};
+use miette::{NamedSource, SourceSpan};
+
+use crate::errors::{Error, InvalidSuite, SuiteError, SuiteErrorKind};
+use crate::model::{BackendKind, Family};
+use crate::path;
+use crate::perturb::{self, PerturbationInfo, RiskFactor};
+use raw::RawSuite;
+use source_map::{Seg, SourceMap};
+
+/// Environment variable that overrides a suite's `backend`.
+pub const BACKEND_ENV: &str = "SHAKEDOWN_BACKEND";
+
+/// A validated suite, ready to expand into cases.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    pub name: String,
+    /// The suite file; baselines live in `snapshots/` beside it.
+    pub path: PathBuf,
+    pub seed: u64,
+    pub backend: BackendKind,
+    pub models: Vec<ModelSpec>,
+    pub dataset: DatasetSpec,
+    pub impact: ImpactRule,
+    pub risk_factors: Vec<RiskFactorSpec>,
+    pub budgets: Budgets,
+    pub tolerance: Tolerance,
+}
+
+#[derive(Debug, Clone)]
+pub struct ModelSpec {
+    pub name: String,
+    pub path: PathBuf,
+    pub family: Family,
+    pub classes: Vec<String>,
+    pub input_size: Option<[u32; 2]>,
+    pub confidence: f32,
+    pub iou: f32,
+    pub max_detections: usize,
+    /// Tests of this model run only on request (`--ignored`).
+    pub ignore: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatasetSpec {
+    pub annotations: PathBuf,
+    /// Directory the glob is relative to (the suite's).
+    pub root: PathBuf,
+    pub pattern: String,
+    pub matcher: GlobMatcher,
+    pub limit: Option<usize>,
+}
+
+/// When an image counts as heavily impacted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ImpactRule {
+    /// F1 against the labels drops by more than `delta`.
+    GroundTruth { delta: f32, iou: f32 },
+    /// F1 of the perturbed predictions against the clean ones is below `1 - delta`.
+    Consistency { delta: f32, iou: f32 },
+}
+
+impl ImpactRule {
+    pub const NAMES: [&'static str; 2] = ["ground_truth", "consistency"];
+}
+
+#[derive(Debug, Clone)]
+pub struct RiskFactorSpec {
+    pub factor: RiskFactor,
+    /// Largest risk score (0-100) of the factor as a whole.
+    pub budget: f64,
+    pub grids: Vec<Grid>,
+}
+
+/// One perturbation over a grid of parameter values.
+#[derive(Debug, Clone)]
+pub struct Grid {
+    pub perturbation: &'static PerturbationInfo,
+    pub points: Vec<GridPoint>,
+}
+
+/// One setting of a perturbation's parameters: one case per model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridPoint {
+    /// As written in test names: `sigma=1.5`, `severity=3`.
+    pub label: String,
+    /// Values of all parameters, in catalog order (defaults filled in).
+    pub values: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Budgets {
+    pub risk: f64,
+    pub clean_map50: f64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Tolerance {
+    pub risk: f64,
+    pub metric: f64,
+}
+
+/// Read, parse and validate a suite file.
+pub fn load(path: &Path) -> Result<Suite, Error> {
+    let source = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let backend_env = std::env::var(BACKEND_ENV).ok();
+    parse(path, source, backend_env.as_deref())
+}
+
+/// Parse and validate suite text; `path` locates relative files and names the source.
+pub fn parse(path: &Path, source: String, backend_env: Option<&str>) -> Result<Suite, Error> {
+    let mut v = Validator::new(path, source);
+    let raw: RawSuite = match serde_yaml::from_str(&v.source) {
+        Ok(raw) => raw,
+        Err(e) => {
+            v.serde_error(&e);
+            return Err(v.into_error());
+        }
+    };
+    match v.suite(raw, backend_env) {
+        Some(suite) if v.errors.is_empty() => Ok(suite),
+        _ => Err(v.into_error()),
+    }
+}
+
+/// Collects every problem of one suite instead of stopping at the first.
+struct Validator {
+    path: PathBuf,
+    dir: PathBuf,
+    source: String,
+    map: SourceMap,
+    errors: Vec<SuiteError>,
+}
+
+impl Validator {
+    fn new(path: &Path, source: String) -> Self {
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let map = SourceMap::new(&source);
+        Self { path: path.to_owned(), dir, source, map, errors: Vec::new() }
+    }
+
+    fn into_error(self) -> Error {
+        Error::Suite(Box::new(InvalidSuite { path: self.path, errors: self.errors }))
+    }
+
+    fn push(&mut self, kind: SuiteErrorKind, span: SourceSpan, message: String, label: &str, help: Option<String>) {
+        self.errors.push(SuiteError {
+            kind,
+            message,
+            source_code: NamedSource::new(self.path.display().to_string(), self.source.clone()),
+            span,
+            label: label.to_owned(),
+            help,
+        });
+    }
+
+    fn at_value(&mut self, kind: SuiteErrorKind, at: &[Seg], message: String, help: Option<String>) {
+        let span = self.map.value(at);
+        self.push(kind, span, message, "here", help);
+    }
+
+    fn at_key(&mut self, kind: SuiteErrorKind, at: &[Seg], message: String, help: Option<String>) {
+        let span = self.map.key(at);
+        self.push(kind, span, message, "here", help);
+    }
+
+    fn serde_error(&mut self, e: &serde_yaml::Error) {
+        let span: SourceSpan = match e.location() {
+            Some(loc) => {
+                let start = loc.index().min(self.source.len());
+                let len = self.source[start..].find(['\n', ':', ',']).unwrap_or(0).max(1);
+                (start, len.min(self.source.len() - start)).into()
+            }
+            None => (0, 0).into(),
+        };
+        let text = e.to_string();
+        // serde_yaml appends " at line L column C"; miette shows the position itself.
+        let message = text.split(" at line ").next().unwrap_or(&text).to_owned();
+        let kind = if message.contains("unknown field")
+            || message.contains("invalid type")
+            || message.contains("missing field")
+            || message.contains("did not match any variant")
+            || message.contains("invalid value")
+            || message.contains("invalid length")
+        {
+            SuiteErrorKind::Schema
+        } else {
+            SuiteErrorKind::Syntax
+        };
+        let help = match kind {
+            SuiteErrorKind::Schema => Some(
+                "see schemas/suite.schema.json for every key and type (editors with the YAML \
+                 language server check it as you type)"
+                    .to_owned(),
+            ),
+            _ => Some("this is not valid YAML: check indentation, colons and brackets".to_owned()),
+        };
+        self.push(kind, span, message, "here", help);
+    }
+
+    fn existing_file(&mut self, relative: &str, at: &[Seg], what: &str) -> PathBuf {
+        let path = self.dir.join(relative);
+        if !path.is_file() {
+            self.at_value(
+                SuiteErrorKind::MissingFile,
+                at,
+                format!("{what} {} does not exist", path.display()),
+                Some(format!("paths are relative to the suite file's folder, {}", self.dir.display())),
+            );
+        }
+        path
+    }
+
+    fn name(&mut self, name: &str, at: &[Seg], extra: &str) {
+        let ok = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-' || extra.contains(c));
+        if !ok {
+            self.at_value(
+                SuiteErrorKind::InvalidName,
+                at,
+                format!("`{name}` is not a valid name"),
+                Some(format!("use lowercase letters, digits, `_`, `-`{extra}: names become test names and file names")),
+            );
+        }
+    }
+
+    fn in_range(&mut self, value: f64, lo: f64, hi: f64, at: &[Seg], what: &str) -> bool {
+        let ok = value.is_finite() && (lo..=hi).contains(&value);
+        if !ok {
+            self.at_value(
+                SuiteErrorKind::OutOfRange,
+                at,
+                format!("{what} must be between {lo} and {hi}, got {value}"),
+                None,
+            );
+        }
+        ok
+    }
+
+    fn suite(&mut self, raw: RawSuite, backend_env: Option<&str>) -> Option<Suite> {
+        self.name(&raw.name, &path!["name"], "");
+        let backend = self.backend(raw.backend.as_deref(), backend_env);
+        let models = self.models(&raw);
+        let dataset = self.dataset(&raw);
+        let impact = self.impact(&raw);
+        let risk_factors = self.risk_factors(&raw);
+        let b = &raw.budgets;
+        self.in_range(b.risk, 0.0, 100.0, &path!["budgets", "risk"], "budgets.risk");
+        self.in_range(b.factor_risk, 0.0, 100.0, &path!["budgets", "factor_risk"], "budgets.factor_risk");
+        self.in_range(b.clean_map50, 0.0, 1.0, &path!["budgets", "clean_map50"], "budgets.clean_map50");
+        let t = &raw.tolerance;
+        self.in_range(t.risk, 0.0, 100.0, &path!["tolerance", "risk"], "tolerance.risk");
+        self.in_range(t.metric, 0.0, 1.0, &path!["tolerance", "metric"], "tolerance.metric");
+        Some(Suite {
+            name: raw.name,
+            path: self.path.clone(),
+            seed: raw.seed,
+            backend: backend?,
+            models,
+            dataset: dataset?,
+            impact: impact?,
+            risk_factors,
+            budgets: Budgets { risk: b.risk, clean_map50: b.clean_map50 },
+            tolerance: Tolerance { risk: t.risk, metric: t.metric },
+        })
+    }
+
+    fn backend(&mut self, from_suite: Option<&str>, from_env: Option<&str>) -> Option<BackendKind> {
+        let (name, at) = match (from_env, from_suite) {
+            (Some(env), _) => (env, None),
+            (None, Some(s)) => (s, Some(path!["backend"].to_vec())),
+            (None, None) => return Some(BackendKind::default()),
+        };
+        if let Some(kind) = BackendKind::from_name(name) {
+            return Some(kind);
+        }
+        let message = match &at {
+            Some(_) => format!("unknown backend `{name}`"),
+            None => format!("unknown backend `{name}` in environment variable {BACKEND_ENV}"),
+        };
+        let help = Some(format!("valid backends: {}", BackendKind::NAMES.join(", ")));
+        self.at_value(SuiteErrorKind::UnknownBackend, &at.unwrap_or_default(), message, help);
+        None
+    }
+
+    fn models(&mut self, raw: &RawSuite) -> Vec<ModelSpec> {
+        if raw.models.is_empty() {
+            self.at_value(
+                SuiteErrorKind::Inconsistent,
+                &path!["models"],
+                "a suite needs at least one model".into(),
+                None,
+            );
+        }
+        let mut seen = BTreeSet::new();
+        let mut models = Vec::new();
+        for (i, m) in raw.models.iter().enumerate() {
+            self.name(&m.name, &path!["models", i, "name"], ".");
+            if !seen.insert(m.name.clone()) {
+                self.at_value(
+                    SuiteErrorKind::Duplicate,
+                    &path!["models", i, "name"],
+                    format!("model `{}` is listed twice", m.name),
+                    None,
+                );
+            }
+            let path = self.existing_file(&m.path, &path!["models", i, "path"], "model file");
+            let family = Family::from_name(&m.family);
+            if family.is_none() {
+                let help = match perturb::closest_of(&m.family, Family::NAMES) {
+                    Some(close) => format!("did you mean `{close}`? Families: {}", Family::NAMES.join(", ")),
+                    None => format!("families: {}", Family::NAMES.join(", ")),
+                };
+                self.at_value(
+                    SuiteErrorKind::UnknownFamily,
+                    &path!["models", i, "family"],
+                    format!("unknown model family `{}`", m.family),
+                    Some(help),
+                );
+            }
+            if m.classes.is_empty() {
+                self.at_value(
+                    SuiteErrorKind::Inconsistent,
+                    &path!["models", i, "classes"],
+                    "a model needs its class names".into(),
+                    None,
+                );
+            }
+            let confidence = m.confidence.unwrap_or(0.25);
+            self.in_range(confidence, 0.0, 1.0, &path!["models", i, "confidence"], "confidence");
+            let iou = m.iou.unwrap_or(0.7);
+            self.in_range(iou, 0.0, 1.0, &path!["models", i, "iou"], "iou");
+            if let Some([h, w]) = m.input_size {
+                if h == 0 || w == 0 || h > 8192 || w > 8192 {
+                    self.at_value(
+                        SuiteErrorKind::OutOfRange,
+                        &path!["models", i, "input_size"],
+                        format!("input_size [{h}, {w}] is out of range 1..=8192"),
+                        None,
+                    );
+                }
+            }
+            let max_detections = m.max_detections.unwrap_or(300);
+            if max_detections == 0 {
+                self.at_value(
+                    SuiteErrorKind::OutOfRange,
+                    &path!["models", i, "max_detections"],
+                    "max_detections must be at least 1".into(),
+                    None,
+                );
+            }
+            if let Some(family) = family {
+                models.push(ModelSpec {
+                    name: m.name.clone(),
+                    path,
+                    family,
+                    classes: m.classes.clone(),
+                    input_size: m.input_size,
+                    confidence: confidence as f32,
+                    iou: iou as f32,
+                    max_detections,
+                    ignore: m.ignore,
+                });
+            }
+        }
+        models
+    }
+
+    fn dataset(&mut self, raw: &RawSuite) -> Option<DatasetSpec> {
+        let d = &raw.dataset;
+        let annotations = self.existing_file(&d.annotations, &path!["dataset", "annotations"], "annotations file");
+        let glob = match Glob::new(&d.images) {
+            Ok(g) => g,
+            Err(e) => {
+                self.at_value(
+                    SuiteErrorKind::Inconsistent,
+                    &path!["dataset", "images"],
+                    format!("invalid glob: {}", e.kind()),
+                    Some("e.g. `../data/val/images/*.jpg`".into()),
+                );
+                return None;
+            }
+        };
+        if d.limit == Some(0) {
+            self.at_value(
+                SuiteErrorKind::OutOfRange,
+                &path!["dataset", "limit"],
+                "limit must be at least 1".into(),
+                None,
+            );
+        }
+        Some(DatasetSpec {
+            annotations,
+            root: self.dir.clone(),
+            pattern: d.images.clone(),
+            matcher: glob.compile_matcher(),
+            limit: d.limit,
+        })
+    }
+
+    fn impact(&mut self, raw: &RawSuite) -> Option<ImpactRule> {
+        let i = &raw.impact;
+        let ok = self.in_range(i.delta, 0.0, 1.0, &path!["impact", "delta"], "impact.delta")
+            & self.in_range(i.iou, 0.0, 1.0, &path!["impact", "iou"], "impact.iou");
+        let (delta, iou) = (i.delta as f32, i.iou as f32);
+        let rule = match i.rule.as_str() {
+            "ground_truth" => ImpactRule::GroundTruth { delta, iou },
+            "consistency" => ImpactRule::Consistency { delta, iou },
+            other => {
+                let help = Some(format!("impact rules: {}", ImpactRule::NAMES.join(", ")));
+                self.at_value(
+                    SuiteErrorKind::UnknownImpactRule,
+                    &path!["impact", "rule"],
+                    format!("unknown impact rule `{other}`"),
+                    help,
+                );
+                return None;
+            }
+        };
+        ok.then_some(rule)
+    }
+
+    fn risk_factors(&mut self, raw: &RawSuite) -> Vec<RiskFactorSpec> {
+        let mut out = Vec::new();
+        for (factor_name, rf) in &raw.risk_factors {
+            let at = path!["risk_factors", factor_name.as_str()].to_vec();
+            let Some(factor) = RiskFactor::from_name(factor_name) else {
+                let names: Vec<_> = RiskFactor::ALL.iter().map(|f| f.name()).collect();
+                let help = match perturb::closest_of(factor_name, names.iter().copied()) {
+                    Some(close) => format!("did you mean `{close}`? Risk factors: {}", names.join(", ")),
+                    None => format!("risk factors: {}", names.join(", ")),
+                };
+                self.at_key(
+                    SuiteErrorKind::UnknownRiskFactor,
+                    &at,
+                    format!("unknown risk factor `{factor_name}`"),
+                    Some(help),
+                );
+                continue;
+            };
+            let budget = rf.budget.unwrap_or(raw.budgets.factor_risk);
+            let mut budget_at = at.clone();
+            budget_at.push("budget".into());
+            self.in_range(budget, 0.0, 100.0, &budget_at, "a risk factor's budget");
+            let mut grids = Vec::new();
+            for (name, params) in &rf.perturbations {
+                let mut p_at = at.clone();
+                p_at.extend(path!["perturbations", name.as_str()]);
+                if let Some(grid) = self.grid(factor, name, params, &p_at) {
+                    grids.push(grid);
+                }
+            }
+            if rf.perturbations.is_empty() {
+                self.at_value(
+                    SuiteErrorKind::Inconsistent,
+                    &at,
+                    format!("risk factor `{factor_name}` lists no perturbations"),
+                    None,
+                );
+            }
+            out.push(RiskFactorSpec { factor, budget, grids });
+        }
+        if raw.risk_factors.is_empty() {
+            self.at_value(
+                SuiteErrorKind::Inconsistent,
+                &path!["risk_factors"],
+                "a suite needs at least one risk factor".into(),
+                None,
+            );
+        }
+        out
+    }
+
+    fn grid(
+        &mut self,
+        factor: RiskFactor,
+        name: &str,
+        params: &std::collections::BTreeMap<String, raw::RawValues>,
+        at: &[Seg],
+    ) -> Option<Grid> {
+        let Some(info) = perturb::lookup(name) else {
+            let help = match perturb::closest(name) {
+                Some(close) => format!("did you mean `{close}`? `shakedown perturb --list` shows the catalog"),
+                None => "`shakedown perturb --list` shows the catalog".to_owned(),
+            };
+            self.at_key(SuiteErrorKind::UnknownPerturbation, at, format!("unknown perturbation `{name}`"), Some(help));
+            return None;
+        };
+        if info.factor != factor {
+            self.at_key(
+                SuiteErrorKind::WrongRiskFactor,
+                at,
+                format!("`{name}` belongs to risk factor `{}`, not `{factor}`", info.factor),
+                Some(format!("move it under `risk_factors.{}`", info.factor)),
+            );
+        }
+        let mut axes: Vec<(String, Vec<Vec<f64>>)> = Vec::new();
+        let mut ok = true;
+        let mut explicit = vec![false; info.params.len()];
+        for (pname, values) in params {
+            let mut v_at = at.to_vec();
+            v_at.push(pname.as_str().into());
+            let values = values.to_vec();
+            if values.is_empty() {
+                self.at_value(SuiteErrorKind::Inconsistent, &v_at, format!("`{pname}` lists no values"), None);
+                ok = false;
+                continue;
+            }
+            if pname == "severity" {
+                let mut points = Vec::new();
+                for (k, &s) in values.iter().enumerate() {
+                    let mut e_at = v_at.clone();
+                    e_at.push(k.into());
+                    if s.fract() != 0.0 || !(1.0..=5.0).contains(&s) {
+                        self.at_value(
+                            SuiteErrorKind::OutOfRange,
+                            &e_at,
+                            format!("severity must be an integer from 1 to 5, got {s}"),
+                            None,
+                        );
+                        ok = false;
+                    } else {
+                        points.push(vec![s]);
+                    }
+                }
+                axes.push(("severity".into(), points));
+                continue;
+            }
+            let Some((index, pinfo)) = info.param(pname) else {
+                let mut names: Vec<&str> = info.params.iter().map(|p| p.name).collect();
+                names.push("severity");
+                let help = match perturb::closest_of(pname, names.iter().copied()) {
+                    Some(close) => format!("did you mean `{close}`? `{name}` takes: {}", names.join(", ")),
+                    None => format!("`{name}` takes: {}", names.join(", ")),
+                };
+                self.at_key(
+                    SuiteErrorKind::UnknownParameter,
+                    &v_at,
+                    format!("`{name}` has no parameter `{pname}`"),
+                    Some(help),
+                );
+                ok = false;
+                continue;
+            };
+            explicit[index] = true;
+            for (k, &value) in values.iter().enumerate() {
+                let mut e_at = v_at.clone();
+                if matches!(params[pname], raw::RawValues::Many(_)) {
+                    e_at.push(k.into());
+                }
+                let what = format!("{name}.{pname} ({})", pinfo.unit);
+                ok &= self.in_range(value, pinfo.min, pinfo.max, &e_at, &what);
+            }
+            axes.push((pname.clone(), values.into_iter().map(|v| vec![v]).collect()));
+        }
+        if axes.iter().any(|(n, _)| n == "severity") && explicit.iter().any(|&e| e) {
+            self.at_value(
+                SuiteErrorKind::Inconsistent,
+                at,
+                format!("`{name}` mixes `severity` with explicit parameters"),
+                Some("use either `severity: [...]` or parameter values, not both".into()),
+            );
+            return None;
+        }
+        if axes.is_empty() && ok {
+            self.at_value(
+                SuiteErrorKind::Inconsistent,
+                at,
+                format!("`{name}` needs a grid: `severity: [1, 3, 5]` or parameter values"),
+                None,
+            );
+            return None;
+        }
+        ok.then(|| Grid { perturbation: info, points: cartesian(info, &axes) })
+    }
+}
+
+/// Expand named value lists into grid points, in the order written (last axis fastest).
+fn cartesian(info: &'static PerturbationInfo, axes: &[(String, Vec<Vec<f64>>)]) -> Vec<GridPoint> {
+    let mut points = vec![(Vec::<String>::new(), info.params.iter().map(|p| p.default).collect::<Vec<_>>())];
+    for (name, values) in axes {
+        let mut next = Vec::new();
+        for (labels, base) in &points {
+            for v in values {
+                let mut labels = labels.clone();
+                labels.push(format!("{name}={}", v[0]));
+                let values = if name == "severity" {
+                    info.severities[v[0] as usize - 1].to_vec()
+                } else {
+                    let mut b = base.clone();
+                    b[info.param(name).map(|(i, _)| i).unwrap_or(0)] = v[0];
+                    b
+                };
+                next.push((labels, values));
+            }
+        }
+        points = next;
+    }
+    points.into_iter().map(|(labels, values)| GridPoint { label: labels.join(","), values }).collect()
+}
+
+/// JSON schema of suite files, generated from `RawSuite` (committed as
+/// `schemas/suite.schema.json`; a test fails when that copy is stale).
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(RawSuite);
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema always serialises");
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,303 @@
+//! Suite parsing: a valid suite round-trips into cases; each kind of mistake is reported at its
+//! line and column with a hint, and never panics.
+
+use super::*;
+use crate::errors::SuiteErrorKind as K;
+
+/// A valid suite with files that exist, in a temporary folder.
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+const VALID: &str = "\
+name: demo
+seed: 7
+models:
+  - name: det
+    path: model.onnx
+    family: yolov8
+    classes: [circle, square]
+dataset:
+  annotations: ann.json
+  images: imgs/*.jpg
+impact:
+  rule: ground_truth
+  delta: 0.3
+risk_factors:
+  blur:
+    budget: 30
+    perturbations:
+      gaussian_blur:
+        sigma: [0.5, 1.5]
+  lighting:
+    perturbations:
+      brightness:
+        severity: [1, 3]
+budgets:
+  risk: 25
+  clean_map50: 0.5
+";
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("model.onnx"), b"x").unwrap();
+        std::fs::write(dir.path().join("ann.json"), b"{}").unwrap();
+        Self { dir }
+    }
+
+    fn parse(&self, text: &str) -> Result<Suite, Error> {
+        self.parse_env(text, None)
+    }
+
+    fn parse_env(&self, text: &str, backend: Option<&str>) -> Result<Suite, Error> {
+        parse(&self.dir.path().join("demo.yaml"), text.to_owned(), backend)
+    }
+
+    /// The problems of an invalid suite: (kind, line, column, message, help).
+    fn problems(&self, text: &str) -> Vec<(K, usize, usize, String, String)> {
+        match self.parse(text) {
+            Ok(_) => panic!("suite should be invalid:\n{text}"),
+            Err(Error::Suite(invalid)) => invalid
+                .errors
+                .iter()
+                .map(|e| {
+                    let (line, col) = line_col(text, e.span.offset());
+                    (e.kind, line, col, e.message.clone(), e.help.clone().unwrap_or_default())
+                })
+                .collect(),
+            Err(other) => panic!("unexpected error {other:?}"),
+        }
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = offset - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, col)
+}
+
+fn one(problems: Vec<(K, usize, usize, String, String)>) -> (K, usize, usize, String, String) {
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    problems.into_iter().next().unwrap()
+}
+
+#[test]
+fn valid_suite_resolves_everything() {
+    let fx = Fixture::new();
+    let suite = fx.parse(VALID).unwrap();
+    assert_eq!(suite.name, "demo");
+    assert_eq!(suite.seed, 7);
+    assert_eq!(suite.backend, BackendKind::Tract);
+    assert_eq!(suite.models[0].family, Family::Yolov8);
+    assert_eq!(suite.models[0].confidence, 0.25);
+    assert_eq!(suite.risk_factors.len(), 2);
+    assert_eq!(suite.risk_factors[0].budget, 30.0);
+    assert_eq!(suite.risk_factors[1].budget, 40.0, "default factor budget");
+    let blur = &suite.risk_factors[0].grids[0];
+    assert_eq!(blur.points.iter().map(|p| p.label.as_str()).collect::<Vec<_>>(), ["sigma=0.5", "sigma=1.5"]);
+    let bright = &suite.risk_factors[1].grids[0];
+    assert_eq!(bright.points[1], GridPoint { label: "severity=3".into(), values: vec![0.3] });
+    let names: Vec<String> = crate::expand::expand(&suite).into_iter().map(|c| c.name).collect();
+    assert_eq!(
+        names,
+        [
+            "demo::det::clean",
+            "demo::det::blur",
+            "demo::det::blur::gaussian_blur::sigma=0.5",
+            "demo::det::blur::gaussian_blur::sigma=1.5",
+            "demo::det::lighting",
+            "demo::det::lighting::brightness::severity=1",
+            "demo::det::lighting::brightness::severity=3",
+        ]
+    );
+}
+
+#[test]
+fn environment_overrides_the_backend() {
+    let fx = Fixture::new();
+    let suite = fx.parse_env(&VALID.replace("seed: 7", "seed: 7\nbackend: tract"), Some("ort")).unwrap();
+    assert_eq!(suite.backend, BackendKind::Ort);
+    let err = fx.parse_env(VALID, Some("onnx-magic")).unwrap_err();
+    assert!(err.to_string().contains("invalid"), "{err}");
+}
+
+#[test]
+fn yaml_syntax_error() {
+    let fx = Fixture::new();
+    let (kind, line, col, _, help) = one(fx.problems(&VALID.replace("square]", "square]]")));
+    assert_eq!(kind, K::Syntax);
+    assert_eq!((line, col), (7, 30));
+    assert!(help.contains("YAML"));
+}
+
+#[test]
+fn unknown_key() {
+    let fx = Fixture::new();
+    let (kind, line, col, message, _) = one(fx.problems(&VALID.replace("    family: yolov8", "    familly: yolov8")));
+    assert_eq!(kind, K::Schema);
+    assert_eq!((line, col), (6, 5));
+    assert!(message.contains("unknown field `familly`"), "{message}");
+}
+
+#[test]
+fn wrong_type() {
+    let fx = Fixture::new();
+    let (kind, line, _, message, _) = one(fx.problems(&VALID.replace("seed: 7", "seed: lots")));
+    assert_eq!(kind, K::Schema);
+    assert_eq!(line, 2);
+    assert!(message.contains("invalid type"), "{message}");
+}
+
+#[test]
+fn unknown_perturbation_suggests_the_closest() {
+    let fx = Fixture::new();
+    let (kind, line, col, message, help) = one(fx.problems(&VALID.replace("gaussian_blur:", "gausian_blur:")));
+    assert_eq!(kind, K::UnknownPerturbation);
+    assert_eq!((line, col), (18, 7));
+    assert!(message.contains("gausian_blur"));
+    assert!(help.contains("did you mean `gaussian_blur`?"), "{help}");
+}
+
+#[test]
+fn unknown_parameter_suggests_the_closest() {
+    let fx = Fixture::new();
+    let (kind, line, col, _, help) = one(fx.problems(&VALID.replace("sigma: [0.5, 1.5]", "sigmaa: [0.5, 1.5]")));
+    assert_eq!(kind, K::UnknownParameter);
+    assert_eq!((line, col), (19, 9));
+    assert!(help.contains("did you mean `sigma`?"), "{help}");
+}
+
+#[test]
+fn perturbation_under_the_wrong_factor() {
+    let fx = Fixture::new();
+    let text =
+        VALID.replace("      brightness:\n        severity: [1, 3]", "      gaussian_noise:\n        severity: [1, 3]");
+    let (kind, line, _, message, help) = one(fx.problems(&text));
+    assert_eq!(kind, K::WrongRiskFactor);
+    assert_eq!(line, 22);
+    assert!(message.contains("belongs to risk factor `noise`"), "{message}");
+    assert!(help.contains("risk_factors.noise"));
+}
+
+#[test]
+fn unknown_risk_factor() {
+    let fx = Fixture::new();
+    let (kind, line, col, _, help) = one(fx.problems(&VALID.replace("  lighting:", "  lightning:")));
+    assert_eq!(kind, K::UnknownRiskFactor);
+    assert_eq!((line, col), (20, 3));
+    assert!(help.contains("did you mean `lighting`?"), "{help}");
+}
+
+#[test]
+fn missing_model_and_dataset_files() {
+    let fx = Fixture::new();
+    let text =
+        VALID.replace("path: model.onnx", "path: nope.onnx").replace("annotations: ann.json", "annotations: gone.json");
+    let problems = fx.problems(&text);
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert_eq!((problems[0].0, problems[0].1, problems[0].2), (K::MissingFile, 5, 11));
+    assert!(problems[0].3.contains("nope.onnx"));
+    assert!(problems[0].4.contains("relative to the suite file"));
+    assert_eq!((problems[1].0, problems[1].1), (K::MissingFile, 9));
+}
+
+#[test]
+fn out_of_range_values_point_at_the_element() {
+    let fx = Fixture::new();
+    let text = VALID.replace("sigma: [0.5, 1.5]", "sigma: [0.5, 99]").replace("severity: [1, 3]", "severity: [1, 7]");
+    let problems = fx.problems(&text);
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert_eq!((problems[0].0, problems[0].1, problems[0].2), (K::OutOfRange, 19, 22));
+    assert!(problems[0].3.contains("between 0 and 50"), "{}", problems[0].3);
+    assert_eq!((problems[1].0, problems[1].1, problems[1].2), (K::OutOfRange, 23, 23));
+    let (kind, line, _, _, _) = one(fx.problems(&VALID.replace("risk: 25", "risk: 250")));
+    assert_eq!((kind, line), (K::OutOfRange, 25));
+}
+
+#[test]
+fn unknown_family_and_rule() {
+    let fx = Fixture::new();
+    let text = VALID.replace("family: yolov8", "family: yolo8").replace("rule: ground_truth", "rule: vibes");
+    let problems = fx.problems(&text);
+    assert_eq!(problems.iter().map(|p| p.0).collect::<Vec<_>>(), [K::UnknownFamily, K::UnknownImpactRule]);
+    assert!(problems[0].4.contains("did you mean `yolov8`?"), "{}", problems[0].4);
+}
+
+#[test]
+fn invalid_and_duplicate_names() {
+    let fx = Fixture::new();
+    let text = VALID.replace("name: demo", "name: Demo Suite").replace(
+        "models:\n",
+        "models:\n  - name: det\n    path: model.onnx\n    family: yolov8\n    classes: [circle]\n",
+    );
+    let kinds: Vec<K> = fx.problems(&text).into_iter().map(|p| p.0).collect();
+    assert_eq!(kinds, [K::InvalidName, K::Duplicate]);
+}
+
+#[test]
+fn severity_and_parameters_do_not_mix() {
+    let fx = Fixture::new();
+    let (kind, ..) = one(fx.problems(&VALID.replace("sigma: [0.5, 1.5]", "sigma: 1\n        severity: 2")));
+    assert_eq!(kind, K::Inconsistent);
+}
+
+#[test]
+fn diagnostics_render_with_file_line_and_hint() {
+    let fx = Fixture::new();
+    let err = fx.parse(&VALID.replace("gaussian_blur:", "gausian_blur:")).unwrap_err();
+    let text = crate::errors::render(&err);
+    assert!(text.contains("demo.yaml:18:7"), "{text}");
+    assert!(text.contains("did you mean `gaussian_blur`?"), "{text}");
+}
+
+#[test]
+fn arbitrary_garbage_never_panics() {
+    let fx = Fixture::new();
+    for text in [
+        "",
+        "]",
+        "name: [",
+        "- 1\n- 2",
+        "name: x\nmodels: 3",
+        "risk_factors: {blur: {perturbations: {gaussian_blur: {sigma: []}}}}",
+        "\t\u{0}",
+    ] {
+        assert!(fx.parse(text).is_err(), "{text:?}");
+    }
+}
+
+#[test]
+fn committed_schema_is_current() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let path = root.join("schemas/suite.schema.json");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    let current = json_schema();
+    if committed != current {
+        if std::env::var_os("SHAKEDOWN_UPDATE_SCHEMA").is_some() {
+            std::fs::write(&path, current).unwrap();
+        } else {
+            panic!(
+                "schemas/suite.schema.json is stale: run `cargo run -- schema > schemas/suite.schema.json` \
+                 (or this test with SHAKEDOWN_UPDATE_SCHEMA=1) and commit it"
+            );
+        }
+    }
+}
+
+#[test]
+fn shipped_suites_point_editors_at_the_schema_and_validate() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("suites");
+    let files = crate::harness::suite_files(&dir).unwrap();
+    assert!(!files.is_empty());
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            text.starts_with("# yaml-language-server: $schema=../schemas/suite.schema.json"),
+            "{} lacks the schema comment",
+            file.display()
+        );
+        parse(&file, text, None).unwrap_or_else(|e| panic!("{}", crate::errors::render(&e)));
+    }
+}
