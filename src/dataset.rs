@@ -1,0 +1,331 @@
+//! Datasets: COCO annotations plus the image files a suite's glob selects, decoded once.
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+
+use image::RgbImage;
+use miette::{NamedSource, SourceSpan};
+use rayon::prelude::*;
+use serde::Deserialize;
+
+use crate::errors::{CocoError, DatasetError};
+use crate::spec::DatasetSpec;
+
+/// Labels of one object, as COCO stores them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Annotation {
+    pub category_id: u64,
+    /// `[x, y, w, h]` in image pixels.
+    pub bbox: [f64; 4],
+    /// Object area (COCO's `area`: segmentation area, which decides the size range).
+    pub area: f64,
+    pub iscrowd: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageRecord {
+    pub id: u64,
+    pub file_name: String,
+    pub path: PathBuf,
+    pub annotations: Vec<Annotation>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Category {
+    pub id: u64,
+    pub name: String,
+}
+
+/// The images a suite runs on, in id order, with their labels.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub images: Vec<ImageRecord>,
+    pub categories: Vec<Category>,
+}
+
+#[derive(Deserialize)]
+struct CocoFile {
+    images: Vec<CocoImage>,
+    #[serde(default)]
+    annotations: Vec<CocoAnnotation>,
+    categories: Vec<CocoCategory>,
+}
+
+#[derive(Deserialize)]
+struct CocoImage {
+    id: u64,
+    file_name: String,
+}
+
+#[derive(Deserialize)]
+struct CocoAnnotation {
+    image_id: u64,
+    category_id: u64,
+    bbox: [f64; 4],
+    #[serde(default)]
+    area: Option<f64>,
+    #[serde(default)]
+    iscrowd: u8,
+}
+
+#[derive(Deserialize)]
+struct CocoCategory {
+    id: u64,
+    name: String,
+}
+
+impl Dataset {
+    /// Read the annotations and select the images the glob matches.
+    pub fn load(spec: &DatasetSpec) -> Result<Self, DatasetError> {
+        let path = &spec.annotations;
+        let text = std::fs::read_to_string(path).map_err(|source| DatasetError::Io { path: path.clone(), source })?;
+        let coco = parse_coco(path, &text)?;
+        let files = select_files(spec)?;
+        let mut by_name: HashMap<&str, &CocoImage> = HashMap::new();
+        for img in &coco.images {
+            by_name.insert(img.file_name.as_str(), img);
+        }
+        let mut images = Vec::new();
+        let mut unlisted = Vec::new();
+        for (relative, path) in files {
+            match lookup(&by_name, &relative) {
+                Some(img) => images.push(ImageRecord {
+                    id: img.id,
+                    file_name: img.file_name.clone(),
+                    path,
+                    annotations: Vec::new(),
+                }),
+                None => unlisted.push(relative),
+            }
+        }
+        if !unlisted.is_empty() {
+            return Err(DatasetError::Selection {
+                message: format!(
+                    "{} image(s) matched by `{}` are not in {}: {}",
+                    unlisted.len(),
+                    spec.pattern,
+                    path.display(),
+                    unlisted.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+                ),
+                help: Some("narrow the `images` glob, or add the images to the annotations".into()),
+            });
+        }
+        images.sort_by_key(|i| i.id);
+        images.dedup_by_key(|i| i.id);
+        if let Some(limit) = spec.limit {
+            images.truncate(limit);
+        }
+        if images.is_empty() {
+            return Err(DatasetError::Selection {
+                message: format!("`{}` selects no image (relative to {})", spec.pattern, spec.root.display()),
+                help: Some("check the `images` glob, e.g. `../data/val/images/*.jpg`".into()),
+            });
+        }
+        let index: HashMap<u64, usize> = images.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+        for a in coco.annotations {
+            if let Some(&i) = index.get(&a.image_id) {
+                let [_, _, w, h] = a.bbox;
+                images[i].annotations.push(Annotation {
+                    category_id: a.category_id,
+                    bbox: a.bbox,
+                    area: a.area.unwrap_or(w * h),
+                    iscrowd: a.iscrowd != 0,
+                });
+            }
+        }
+        let categories = coco.categories.into_iter().map(|c| Category { id: c.id, name: c.name }).collect();
+        Ok(Self { images, categories })
+    }
+
+    /// Decode every image to RGB, in parallel, in dataset order.
+    pub fn decode(&self) -> Result<Vec<RgbImage>, DatasetError> {
+        self.images
+            .par_iter()
+            .map(|r| {
+                image::open(&r.path)
+                    .map(|i| i.into_rgb8())
+                    .map_err(|e| DatasetError::Image { path: r.path.clone(), message: e.to_string() })
+            })
+            .collect()
+    }
+
+    pub fn category_by_name(&self, name: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.name == name)
+    }
+}
+
+fn parse_coco(path: &Path, text: &str) -> Result<CocoFile, DatasetError> {
+    let coco: CocoFile = serde_json::from_str(text).map_err(|e| {
+        let offset = offset_of(text, e.line(), e.column());
+        DatasetError::Coco(Box::new(CocoError {
+            path: path.to_owned(),
+            message: e.to_string(),
+            source_code: NamedSource::new(path.display().to_string(), text.to_owned()),
+            span: Some(SourceSpan::from((offset, 1))),
+            help: Some("COCO needs `images` (id, file_name), `annotations` (image_id, category_id, bbox) and `categories` (id, name)".into()),
+        }))
+    })?;
+    let invalid = |message: String| {
+        DatasetError::Coco(Box::new(CocoError {
+            path: path.to_owned(),
+            message,
+            source_code: NamedSource::new(path.display().to_string(), String::new()),
+            span: None,
+            help: None,
+        }))
+    };
+    let image_ids: HashMap<u64, ()> = coco.images.iter().map(|i| (i.id, ())).collect();
+    let category_ids: HashMap<u64, ()> = coco.categories.iter().map(|c| (c.id, ())).collect();
+    for (k, a) in coco.annotations.iter().enumerate() {
+        if !image_ids.contains_key(&a.image_id) {
+            return Err(invalid(format!(
+                "annotations[{k}] refers to image_id {}, which is not in `images`",
+                a.image_id
+            )));
+        }
+        if !category_ids.contains_key(&a.category_id) {
+            return Err(invalid(format!(
+                "annotations[{k}] refers to category_id {}, which is not in `categories`",
+                a.category_id
+            )));
+        }
+        if a.bbox.iter().any(|v| !v.is_finite()) || a.bbox[2] < 0.0 || a.bbox[3] < 0.0 {
+            return Err(invalid(format!(
+                "annotations[{k}] has an invalid bbox {:?} (expected [x, y, w, h], w, h ≥ 0)",
+                a.bbox
+            )));
+        }
+    }
+    Ok(coco)
+}
+
+/// Byte offset of a 1-based line and column.
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    (start + column.saturating_sub(1)).min(text.len())
+}
+
+/// A COCO `file_name` matches a selected path when it is a suffix of it, component-wise.
+fn lookup<'a>(by_name: &HashMap<&str, &'a CocoImage>, relative: &str) -> Option<&'a CocoImage> {
+    let parts: Vec<&str> = relative.split('/').collect();
+    (0..parts.len()).find_map(|k| by_name.get(parts[k..].join("/").as_str()).copied())
+}
+
+/// Files under the glob's literal prefix that the glob matches: (path as matched, full path).
+fn select_files(spec: &DatasetSpec) -> Result<Vec<(String, PathBuf)>, DatasetError> {
+    let pattern = Path::new(&spec.pattern);
+    let mut prefix = PathBuf::new();
+    for c in pattern.components() {
+        let s = c.as_os_str().to_string_lossy();
+        if s.contains(['*', '?', '[', '{']) {
+            break;
+        }
+        prefix.push(c);
+    }
+    if matches!(pattern.components().next_back(), Some(Component::Normal(_))) && prefix == pattern {
+        prefix.pop(); // a literal file name: walk its folder
+    }
+    let base = spec.root.join(&prefix);
+    let mut out = Vec::new();
+    let mut stack = vec![base.clone()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|source| DatasetError::Io { path: dir.clone(), source })?;
+        for entry in entries {
+            let entry = entry.map_err(|source| DatasetError::Io { path: dir.clone(), source })?;
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let Ok(rest) = path.strip_prefix(&base) else { continue };
+            let relative = prefix.join(rest).to_string_lossy().replace('\\', "/");
+            if spec.matcher.is_match(&relative) {
+                out.push((relative, path));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use globset::Glob;
+
+    fn spec(dir: &Path, pattern: &str) -> DatasetSpec {
+        DatasetSpec {
+            annotations: dir.join("ann.json"),
+            root: dir.to_owned(),
+            pattern: pattern.into(),
+            matcher: Glob::new(pattern).unwrap().compile_matcher(),
+            limit: None,
+        }
+    }
+
+    fn write_dataset(dir: &Path, extra_file: bool) {
+        std::fs::create_dir_all(dir.join("imgs")).unwrap();
+        for name in ["a.png", "b.png"] {
+            RgbImage::new(4, 4).save(dir.join("imgs").join(name)).unwrap();
+        }
+        if extra_file {
+            RgbImage::new(4, 4).save(dir.join("imgs/c.png")).unwrap();
+        }
+        std::fs::write(
+            dir.join("ann.json"),
+            r#"{"images":[{"id":2,"file_name":"b.png"},{"id":1,"file_name":"imgs/a.png"}],
+               "annotations":[{"image_id":1,"category_id":7,"bbox":[0,0,2,2]},
+                              {"image_id":2,"category_id":7,"bbox":[1,1,1,1],"area":0.5,"iscrowd":1}],
+               "categories":[{"id":7,"name":"thing"}]}"#,
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn selects_by_glob_and_joins_labels() {
+        let dir = tempfile::tempdir().unwrap();
+        write_dataset(dir.path(), false);
+        let ds = Dataset::load(&spec(dir.path(), "imgs/*.png")).unwrap();
+        assert_eq!(ds.images.iter().map(|i| i.id).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(ds.images[0].annotations[0].area, 4.0);
+        assert!(ds.images[1].annotations[0].iscrowd);
+        assert_eq!(ds.category_by_name("thing").unwrap().id, 7);
+        assert_eq!(ds.decode().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn unlisted_images_are_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        write_dataset(dir.path(), true);
+        let err = Dataset::load(&spec(dir.path(), "imgs/*.png")).unwrap_err();
+        assert!(err.to_string().contains("imgs/c.png"), "{err}");
+    }
+
+    #[test]
+    fn empty_selection_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        write_dataset(dir.path(), false);
+        let err = Dataset::load(&spec(dir.path(), "imgs/*.jpg")).unwrap_err();
+        assert!(err.to_string().contains("selects no image"), "{err}");
+    }
+
+    #[test]
+    fn malformed_json_points_at_the_line() {
+        let text = "{\n \"images\": [\n  {\"id\": \"one\"}]}";
+        let err = parse_coco(Path::new("x.json"), text).err().unwrap();
+        match err {
+            // Line 3 holds the string where a number belongs.
+            DatasetError::Coco(e) if e.span.is_some() => {
+                assert_eq!(text[..e.span.unwrap().offset()].matches('\n').count(), 2)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn dangling_references_are_an_error() {
+        let text = r#"{"images":[{"id":1,"file_name":"a"}],"annotations":[{"image_id":9,"category_id":1,"bbox":[0,0,1,1]}],"categories":[{"id":1,"name":"x"}]}"#;
+        let err = parse_coco(Path::new("x.json"), text).err().unwrap();
+        assert!(err.to_string().contains("image_id 9"), "{err}");
+    }
+}

@@ -1,0 +1,65 @@
+//! Class-aware greedy non-maximum suppression, as torchvision's `batched_nms` computes it.
+
+use super::Detection;
+
+/// Intersection over union of two `[x1, y1, x2, y2]` boxes (0 when both are empty).
+pub fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
+    let iw = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
+    let ih = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
+    let inter = iw * ih;
+    let union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
+    if union > 0.0 {
+        inter / union
+    } else {
+        0.0
+    }
+}
+
+/// Keep the best-scoring box of each overlapping same-class group; at most `max_detections`.
+/// Ties in score keep input order (a stable sort), so results never depend on thread timing.
+pub fn non_max_suppression(
+    mut candidates: Vec<Detection>,
+    iou_threshold: f32,
+    max_detections: usize,
+) -> Vec<Detection> {
+    candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut kept: Vec<Detection> = Vec::new();
+    for c in candidates {
+        if kept.len() >= max_detections {
+            break;
+        }
+        if kept.iter().all(|k| k.class != c.class || iou(&k.bbox, &c.bbox) <= iou_threshold) {
+            kept.push(c);
+        }
+    }
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn det(x: f32, score: f32, class: usize) -> Detection {
+        Detection { bbox: [x, 0.0, x + 10.0, 10.0], score, class }
+    }
+
+    #[test]
+    fn iou_of_known_boxes() {
+        assert_eq!(iou(&[0.0, 0.0, 10.0, 10.0], &[5.0, 0.0, 15.0, 10.0]), 50.0 / 150.0);
+        assert_eq!(iou(&[0.0, 0.0, 1.0, 1.0], &[2.0, 2.0, 3.0, 3.0]), 0.0);
+        assert_eq!(iou(&[0.0, 0.0, 0.0, 0.0], &[0.0, 0.0, 0.0, 0.0]), 0.0);
+    }
+
+    #[test]
+    fn suppresses_overlaps_of_the_same_class_only() {
+        let kept =
+            non_max_suppression(vec![det(1.0, 0.8, 0), det(0.0, 0.9, 0), det(0.0, 0.7, 1), det(50.0, 0.1, 0)], 0.5, 10);
+        assert_eq!(kept, vec![det(0.0, 0.9, 0), det(0.0, 0.7, 1), det(50.0, 0.1, 0)]);
+    }
+
+    #[test]
+    fn caps_the_number_kept() {
+        let kept = non_max_suppression((0..10).map(|i| det(i as f32 * 20.0, 0.5, 0)).collect(), 0.5, 3);
+        assert_eq!(kept.len(), 3);
+    }
+}
