@@ -1,0 +1,107 @@
+//! Gaussian blur (defocus, a soft lens): separable kernel, edges repeat the border pixel.
+
+use image::RgbImage;
+
+use super::{to_u8, ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
+use crate::seed::CaseRng;
+
+pub const INFO: PerturbationInfo = PerturbationInfo {
+    name: "gaussian_blur",
+    factor: RiskFactor::Blur,
+    summary: "Gaussian blur, as out-of-focus optics",
+    params: &[ParamInfo { name: "sigma", unit: "pixels", min: 0.0, max: 50.0, default: 2.0 }],
+    // imagecorruptions' gaussian_blur severities.
+    severities: [&[1.0], &[2.0], &[3.0], &[4.0], &[6.0]],
+    build: |v| Box::new(GaussianBlur { sigma: v[0] as f32 }),
+};
+
+pub struct GaussianBlur {
+    pub sigma: f32,
+}
+
+impl Perturbation for GaussianBlur {
+    fn apply(&self, image: &RgbImage, _rng: &mut CaseRng) -> RgbImage {
+        blur(image, self.sigma)
+    }
+}
+
+/// Kernel truncated at 4 sigma, like scipy/scikit-image (`truncate=4.0`, `mode='nearest'`).
+pub(crate) fn kernel(sigma: f32) -> Vec<f32> {
+    let radius = (4.0 * sigma + 0.5) as i32;
+    let mut k: Vec<f32> = (-radius..=radius).map(|i| (-0.5 * (i as f32 / sigma).powi(2)).exp()).collect();
+    let sum: f32 = k.iter().sum();
+    k.iter_mut().for_each(|v| *v /= sum);
+    k
+}
+
+pub(crate) fn blur(image: &RgbImage, sigma: f32) -> RgbImage {
+    if sigma <= 0.0 {
+        return image.clone();
+    }
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    let k = kernel(sigma);
+    let r = (k.len() / 2) as isize;
+    let src: Vec<f32> = image.as_raw().iter().map(|&v| v as f32).collect();
+    // Horizontal pass, then vertical; each clamps indices to the border (mode='nearest').
+    let mut tmp = vec![0f32; src.len()];
+    for y in 0..h {
+        let row = &src[y * w * 3..(y + 1) * w * 3];
+        let out = &mut tmp[y * w * 3..(y + 1) * w * 3];
+        for x in 0..w {
+            let mut acc = [0f32; 3];
+            for (i, kv) in k.iter().enumerate() {
+                let sx = (x as isize + i as isize - r).clamp(0, w as isize - 1) as usize;
+                for c in 0..3 {
+                    acc[c] += kv * row[sx * 3 + c];
+                }
+            }
+            out[x * 3..x * 3 + 3].copy_from_slice(&acc);
+        }
+    }
+    let mut out = vec![0u8; src.len()];
+    let stride = w * 3;
+    let mut acc = vec![0f32; stride];
+    for y in 0..h {
+        acc.iter_mut().for_each(|a| *a = 0.0);
+        for (i, kv) in k.iter().enumerate() {
+            let sy = (y as isize + i as isize - r).clamp(0, h as isize - 1) as usize;
+            let row = &tmp[sy * stride..(sy + 1) * stride];
+            for (a, v) in acc.iter_mut().zip(row) {
+                *a += kv * v;
+            }
+        }
+        for (o, a) in out[y * stride..(y + 1) * stride].iter_mut().zip(&acc) {
+            *o = to_u8(*a);
+        }
+    }
+    RgbImage::from_raw(w as u32, h as u32, out).expect("buffer sized from the image")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_is_normalised_and_symmetric() {
+        let k = kernel(1.5);
+        assert_eq!(k.len(), 13);
+        assert!((k.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert_eq!(k[0], k[12]);
+    }
+
+    #[test]
+    fn flat_image_stays_flat() {
+        let img = RgbImage::from_pixel(9, 5, image::Rgb([10, 200, 77]));
+        assert_eq!(blur(&img, 3.0), img);
+    }
+
+    #[test]
+    fn spreads_a_point_symmetrically() {
+        let mut img = RgbImage::new(9, 9);
+        img.put_pixel(4, 4, image::Rgb([255, 255, 255]));
+        let out = blur(&img, 1.0);
+        assert_eq!(out.get_pixel(3, 4), out.get_pixel(5, 4));
+        assert_eq!(out.get_pixel(4, 3), out.get_pixel(4, 5));
+        assert!(out.get_pixel(4, 4)[0] < 255 && out.get_pixel(3, 4)[0] > 0);
+    }
+}

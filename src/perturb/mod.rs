@@ -1,0 +1,234 @@
+//! The perturbation catalog: one file per perturbation, registered in `CATALOG`.
+//!
+//! A perturbation maps a clean image to a perturbed one, drawing any randomness from the
+//! `CaseRng` it is handed (seeded per suite, case and image), so results never depend on
+//! scheduling. Parameters are plain numbers with documented units and ranges; `severity` 1-5
+//! picks the standard values (those of `imagecorruptions` where it has the corruption).
+
+mod brightness;
+mod contrast;
+mod defocus_blur;
+mod filters;
+mod fog;
+mod gaussian_blur;
+mod gaussian_noise;
+mod glass_blur;
+mod impulse_noise;
+mod jpeg_compression;
+mod motion_blur;
+#[cfg(test)]
+mod parity;
+mod pixelate;
+mod saturate;
+mod shot_noise;
+mod snow;
+mod spatter;
+mod speckle_noise;
+mod zoom_blur;
+
+use std::fmt;
+
+use image::RgbImage;
+
+use crate::seed::CaseRng;
+
+/// Every perturbation shakedown knows. Adding one: a file in this folder and a line here.
+pub const CATALOG: &[PerturbationInfo] = &[
+    gaussian_blur::INFO,
+    defocus_blur::INFO,
+    motion_blur::INFO,
+    zoom_blur::INFO,
+    glass_blur::INFO,
+    gaussian_noise::INFO,
+    shot_noise::INFO,
+    impulse_noise::INFO,
+    speckle_noise::INFO,
+    jpeg_compression::INFO,
+    pixelate::INFO,
+    brightness::INFO,
+    contrast::INFO,
+    saturate::INFO,
+    fog::INFO,
+    snow::INFO,
+    spatter::INFO,
+];
+
+/// A family of everyday image changes that a model should survive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RiskFactor {
+    Blur,
+    Noise,
+    ImageQuality,
+    Lighting,
+    Color,
+    Geometry,
+    Weather,
+    Occlusion,
+    Sensor,
+}
+
+impl RiskFactor {
+    pub const ALL: [RiskFactor; 9] = [
+        RiskFactor::Blur,
+        RiskFactor::Noise,
+        RiskFactor::ImageQuality,
+        RiskFactor::Lighting,
+        RiskFactor::Color,
+        RiskFactor::Geometry,
+        RiskFactor::Weather,
+        RiskFactor::Occlusion,
+        RiskFactor::Sensor,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RiskFactor::Blur => "blur",
+            RiskFactor::Noise => "noise",
+            RiskFactor::ImageQuality => "image_quality",
+            RiskFactor::Lighting => "lighting",
+            RiskFactor::Color => "color",
+            RiskFactor::Geometry => "geometry",
+            RiskFactor::Weather => "weather",
+            RiskFactor::Occlusion => "occlusion",
+            RiskFactor::Sensor => "sensor",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+impl fmt::Display for RiskFactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One numeric parameter of a perturbation.
+#[derive(Debug, Clone, Copy)]
+pub struct ParamInfo {
+    pub name: &'static str,
+    pub unit: &'static str,
+    pub min: f64,
+    pub max: f64,
+    pub default: f64,
+}
+
+/// Catalog entry: what a perturbation is called, what it takes and how to build it.
+#[derive(Debug, Clone, Copy)]
+pub struct PerturbationInfo {
+    pub name: &'static str,
+    pub factor: RiskFactor,
+    pub summary: &'static str,
+    pub params: &'static [ParamInfo],
+    /// Parameter values (in `params` order) of severities 1 to 5.
+    pub severities: [&'static [f64]; 5],
+    /// Build from parameter values in `params` order, already range-checked.
+    pub build: fn(&[f64]) -> Box<dyn Perturbation>,
+}
+
+impl PerturbationInfo {
+    pub fn param(&self, name: &str) -> Option<(usize, &ParamInfo)> {
+        self.params.iter().enumerate().find(|(_, p)| p.name == name)
+    }
+}
+
+/// An image change. Must be deterministic given the generator's state.
+pub trait Perturbation: Send + Sync {
+    fn apply(&self, image: &RgbImage, rng: &mut CaseRng) -> RgbImage;
+}
+
+/// Catalog entry by name.
+pub fn lookup(name: &str) -> Option<&'static PerturbationInfo> {
+    CATALOG.iter().find(|p| p.name == name)
+}
+
+/// The catalog name closest to a misspelt one, if any is reasonably close.
+pub fn closest(name: &str) -> Option<&'static str> {
+    closest_of(name, CATALOG.iter().map(|p| p.name))
+}
+
+/// The candidate closest to `name` by Jaro-Winkler similarity, when similar enough to suggest.
+pub fn closest_of<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .filter(|(score, _)| *score > 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// Clamp a float channel value into a byte, rounding to nearest.
+#[inline]
+pub(crate) fn to_u8(v: f32) -> u8 {
+    v.round().clamp(0.0, 255.0) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seed::case_rng;
+
+    pub(crate) fn test_image(w: u32, h: u32) -> RgbImage {
+        RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 7 % 256) as u8, (y * 5 % 256) as u8, ((x * y) % 256) as u8]))
+    }
+
+    #[test]
+    fn names_are_unique_and_severities_fit_params() {
+        for (i, p) in CATALOG.iter().enumerate() {
+            assert!(CATALOG[..i].iter().all(|q| q.name != p.name), "{} twice", p.name);
+            for (s, values) in p.severities.iter().enumerate() {
+                assert_eq!(values.len(), p.params.len(), "{} severity {}", p.name, s + 1);
+                for (v, info) in values.iter().zip(p.params) {
+                    assert!((info.min..=info.max).contains(v), "{} severity {}", p.name, s + 1);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_perturbation_is_deterministic_and_keeps_the_size() {
+        for p in CATALOG {
+            for values in p.severities {
+                let op = (p.build)(values);
+                for (w, h) in [(1, 1), (2, 7), (33, 17)] {
+                    let img = test_image(w, h);
+                    let a = op.apply(&img, &mut case_rng(1, p.name, 3));
+                    let b = op.apply(&img, &mut case_rng(1, p.name, 3));
+                    assert_eq!(a.dimensions(), (w, h), "{}", p.name);
+                    assert_eq!(a, b, "{} is not deterministic", p.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn stronger_severity_changes_the_image_more() {
+        // Muted colours with texture, as in photos: on a fully saturated pattern, oversaturating
+        // (saturate 5) changes less than washing out (saturate 1).
+        let img = RgbImage::from_fn(64, 48, |x, y| {
+            image::Rgb([(60 + 2 * x) as u8, (70 + 2 * y) as u8, (90 + (x * y) % 64) as u8])
+        });
+        for p in CATALOG {
+            // Summed over a few draws: one fog or spatter draw can change less than a milder one.
+            let change = |values: &[f64]| {
+                let op = (p.build)(values);
+                (0..8)
+                    .map(|image_id| {
+                        let out = op.apply(&img, &mut case_rng(7, p.name, image_id));
+                        out.as_raw().iter().zip(img.as_raw()).map(|(a, b)| a.abs_diff(*b) as u64).sum::<u64>()
+                    })
+                    .sum::<u64>()
+            };
+            assert!(change(p.severities[4]) > change(p.severities[0]), "{}", p.name);
+        }
+    }
+
+    #[test]
+    fn suggests_the_closest_name() {
+        assert_eq!(closest("gaussian_blr"), Some("gaussian_blur"));
+        assert_eq!(closest("jpeg"), Some("jpeg_compression"));
+        assert_eq!(closest("zzzzzz"), None);
+    }
+}
