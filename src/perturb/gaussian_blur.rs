@@ -2,7 +2,8 @@
 
 use image::RgbImage;
 
-use super::{to_u8, ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
+use super::filters::{self, Border};
+use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
 use crate::seed::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
@@ -38,43 +39,9 @@ pub(crate) fn blur(image: &RgbImage, sigma: f32) -> RgbImage {
     if sigma <= 0.0 {
         return image.clone();
     }
-    let (w, h) = (image.width() as usize, image.height() as usize);
     let k = kernel(sigma);
-    let r = (k.len() / 2) as isize;
-    let src: Vec<f32> = image.as_raw().iter().map(|&v| v as f32).collect();
-    // Horizontal pass, then vertical; each clamps indices to the border (mode='nearest').
-    let mut tmp = vec![0f32; src.len()];
-    for y in 0..h {
-        let row = &src[y * w * 3..(y + 1) * w * 3];
-        let out = &mut tmp[y * w * 3..(y + 1) * w * 3];
-        for x in 0..w {
-            let mut acc = [0f32; 3];
-            for (i, kv) in k.iter().enumerate() {
-                let sx = (x as isize + i as isize - r).clamp(0, w as isize - 1) as usize;
-                for c in 0..3 {
-                    acc[c] += kv * row[sx * 3 + c];
-                }
-            }
-            out[x * 3..x * 3 + 3].copy_from_slice(&acc);
-        }
-    }
-    let mut out = vec![0u8; src.len()];
-    let stride = w * 3;
-    let mut acc = vec![0f32; stride];
-    for y in 0..h {
-        acc.iter_mut().for_each(|a| *a = 0.0);
-        for (i, kv) in k.iter().enumerate() {
-            let sy = (y as isize + i as isize - r).clamp(0, h as isize - 1) as usize;
-            let row = &tmp[sy * stride..(sy + 1) * stride];
-            for (a, v) in acc.iter_mut().zip(row) {
-                *a += kv * v;
-            }
-        }
-        for (o, a) in out[y * stride..(y + 1) * stride].iter_mut().zip(&acc) {
-            *o = to_u8(*a);
-        }
-    }
-    RgbImage::from_raw(w as u32, h as u32, out).expect("buffer sized from the image")
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    filters::separable_image(image.as_raw(), w, h, &k, &k, Border::Nearest)
 }
 
 #[cfg(test)]
