@@ -25,13 +25,15 @@ pub fn summary(runs: &[&SuiteRun], wall: Duration) -> String {
             continue;
         }
         out.push_str(&format!(
-            "\n{} {} ({} backend, risk = % of images heavily impacted)\n",
+            "\n{} {} ({} backend; risk = % of images heavily impacted; mPC = mean mAP over the \
+             perturbed tests, rPC = mPC / clean mAP)\n",
             style("suite").bold(),
             style(&run.suite.name).bold().cyan(),
             run.suite.backend
         ));
         let mut header = vec!["model".to_owned(), "mAP@0.5".into(), "mAP".into(), "mAR@10".into()];
         header.extend(factors.iter().map(|f| format!("{f} risk")));
+        header.extend(["mPC".into(), "rPC".into()]);
         let mut rows = vec![header];
         for (m, model) in run.suite.models.iter().enumerate() {
             if run.clean_if_done(m).is_none() && (0..factors.len()).all(|f| run.factor_if_done(m, f).is_none()) {
@@ -47,6 +49,11 @@ pub fn summary(runs: &[&SuiteRun], wall: Duration) -> String {
             for f in 0..factors.len() {
                 row.push(run.factor_if_done(m, f).map_or("-".into(), |o| format!("{:.1}", o.risk)));
             }
+            let (mpc, rpc) = match run.performance_under_corruption(m) {
+                Some((mpc, rpc)) => (format!("{mpc:.3}"), rpc.map_or("-".into(), |r| format!("{:.1}%", 100.0 * r))),
+                None => ("-".into(), "-".into()),
+            };
+            row.extend([mpc, rpc]);
             rows.push(row);
         }
         out.push_str(&table(&rows));

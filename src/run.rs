@@ -247,6 +247,24 @@ impl SuiteRun {
         self.models[m].factors[factor].get().and_then(|r| r.as_ref().ok().cloned())
     }
 
+    /// Every perturbed outcome of model `m` computed so far.
+    pub fn perturbed_done(&self, m: usize) -> Vec<Arc<PerturbedOutcome>> {
+        self.models[m].perturbed.iter().flatten().filter_map(|slot| slot.get()?.as_ref().ok().cloned()).collect()
+    }
+
+    /// COCO-C's robustness summary of model `m`: mPC, the mean AP (mAP@[.5:.95]) over the
+    /// perturbed cases, and rPC = mPC / clean AP. Over the cases computed so far; `None` before
+    /// any, or without labels.
+    pub fn performance_under_corruption(&self, m: usize) -> Option<(f64, Option<f64>)> {
+        let outcomes = self.perturbed_done(m);
+        if outcomes.is_empty() || outcomes.iter().any(|o| o.stats.stats[0] < 0.0) {
+            return None;
+        }
+        let mpc = outcomes.iter().map(|o| o.stats.stats[0]).sum::<f64>() / outcomes.len() as f64;
+        let clean = self.clean_if_done(m).map(|c| c.stats.stats[0]).filter(|ap| *ap > 0.0);
+        Some((mpc, clean.map(|ap| mpc / ap)))
+    }
+
     pub fn case(&self, name: &str) -> Option<&Case> {
         self.cases.iter().find(|c| c.name == name)
     }
