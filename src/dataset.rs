@@ -77,7 +77,7 @@ struct CocoCategory {
 impl Dataset {
     /// Read the annotations and select the images the glob matches.
     pub fn load(spec: &DatasetSpec) -> Result<Self, DatasetError> {
-        let path = &spec.annotations;
+        let Some(path) = &spec.annotations else { return Self::unlabeled(spec) };
         let text = std::fs::read_to_string(path).map_err(|source| DatasetError::Io { path: path.clone(), source })?;
         let coco = parse_coco(path, &text)?;
         let files = select_files(spec)?;
@@ -135,6 +135,30 @@ impl Dataset {
         }
         let categories = coco.categories.into_iter().map(|c| Category { id: c.id, name: c.name }).collect();
         Ok(Self { images, categories })
+    }
+
+    /// A plain image folder: ids 1, 2, … in path order, no labels, no categories.
+    fn unlabeled(spec: &DatasetSpec) -> Result<Self, DatasetError> {
+        let mut images: Vec<ImageRecord> = select_files(spec)?
+            .into_iter()
+            .zip(1..)
+            .map(|((file_name, path), id)| ImageRecord { id, file_name, path, annotations: Vec::new() })
+            .collect();
+        if let Some(limit) = spec.limit {
+            images.truncate(limit);
+        }
+        if images.is_empty() {
+            return Err(DatasetError::Selection {
+                message: format!("`{}` selects no image (relative to {})", spec.pattern, spec.root.display()),
+                help: Some("check the `images` glob, e.g. `../data/val/images/*.jpg`".into()),
+            });
+        }
+        Ok(Self { images, categories: Vec::new() })
+    }
+
+    /// Whether the images carry labels (COCO annotations).
+    pub fn is_labeled(&self) -> bool {
+        !self.categories.is_empty()
     }
 
     /// Decode every image to RGB, in parallel, in dataset order.
@@ -255,7 +279,7 @@ mod tests {
 
     fn spec(dir: &Path, pattern: &str) -> DatasetSpec {
         DatasetSpec {
-            annotations: dir.join("ann.json"),
+            annotations: Some(dir.join("ann.json")),
             root: dir.to_owned(),
             pattern: pattern.into(),
             matcher: Glob::new(pattern).unwrap().compile_matcher(),
@@ -291,6 +315,16 @@ mod tests {
         assert!(ds.images[1].annotations[0].iscrowd);
         assert_eq!(ds.category_by_name("thing").unwrap().id, 7);
         assert_eq!(ds.decode().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn an_image_folder_needs_no_annotations() {
+        let dir = tempfile::tempdir().unwrap();
+        write_dataset(dir.path(), true);
+        let ds = Dataset::load(&DatasetSpec { annotations: None, ..spec(dir.path(), "imgs/*.png") }).unwrap();
+        let names: Vec<(u64, &str)> = ds.images.iter().map(|i| (i.id, i.file_name.as_str())).collect();
+        assert_eq!(names, [(1, "imgs/a.png"), (2, "imgs/b.png"), (3, "imgs/c.png")]);
+        assert!(!ds.is_labeled() && ds.images.iter().all(|i| i.annotations.is_empty()));
     }
 
     #[test]

@@ -15,6 +15,9 @@ pub fn clean(model: &str, stats: &CocoStats, min_map50: f64) -> Result<(), Strin
     if map50 < 0.0 && min_map50 > 0.0 {
         return Err(format!("model {model}: the dataset has no labels, so clean mAP@0.5 cannot be checked against budget {min_map50:.2}; set `budgets.clean_map50: 0`"));
     }
+    if map50 < 0.0 {
+        return Ok(()); // no labels and no budget: nothing to check
+    }
     if map50 < min_map50 {
         return Err(format!(
             "model {model}: clean mAP@0.5 {map50:.4} is below budget {min_map50:.4} (mAP@[.5:.95] {:.4})",
@@ -91,6 +94,7 @@ mod tests {
         let err = clean("m", &stats(0.6), 0.7).unwrap_err();
         assert!(err.contains("0.6000") && err.contains("0.7000"), "{err}");
         assert!(clean("m", &stats(-1.0), 0.7).unwrap_err().contains("no labels"));
+        assert!(clean("m", &stats(-1.0), 0.0).is_ok());
     }
 
     #[test]

@@ -14,8 +14,12 @@ use impact::LabeledBox;
 pub struct ClassMap(Vec<Option<u64>>);
 
 impl ClassMap {
-    /// Classes the dataset does not have map to nothing; their detections are dropped.
+    /// Classes the dataset does not have map to nothing; their detections are dropped. Without
+    /// labels every class stands for itself (category id = class index + 1).
     pub fn new(classes: &[String], dataset: &Dataset) -> Self {
+        if !dataset.is_labeled() {
+            return Self((1..=classes.len() as u64).map(Some).collect());
+        }
         Self(classes.iter().map(|c| dataset.category_by_name(c).map(|cat| cat.id)).collect())
     }
 

@@ -54,7 +54,8 @@ pub struct ModelSpec {
 
 #[derive(Debug, Clone)]
 pub struct DatasetSpec {
-    pub annotations: PathBuf,
+    /// COCO annotations; `None` for a plain image folder without labels.
+    pub annotations: Option<PathBuf>,
     /// Directory the glob is relative to (the suite's).
     pub root: PathBuf,
     pub pattern: String,
@@ -381,7 +382,28 @@ impl Validator {
 
     fn dataset(&mut self, raw: &RawSuite) -> Option<DatasetSpec> {
         let d = &raw.dataset;
-        let annotations = self.existing_file(&d.annotations, &path!["dataset", "annotations"], "annotations file");
+        let annotations =
+            d.annotations.as_ref().map(|a| self.existing_file(a, &path!["dataset", "annotations"], "annotations file"));
+        if annotations.is_none() {
+            if raw.impact.rule == "ground_truth" {
+                self.at_value(
+                    SuiteErrorKind::Inconsistent,
+                    &path!["impact", "rule"],
+                    "the `ground_truth` impact rule needs labels, and the dataset has no `annotations`".into(),
+                    Some(
+                        "use `rule: consistency` (compares with the clean predictions), or add COCO annotations".into(),
+                    ),
+                );
+            }
+            if raw.budgets.clean_map50 > 0.0 {
+                self.at_value(
+                    SuiteErrorKind::Inconsistent,
+                    &path!["budgets", "clean_map50"],
+                    "a clean mAP budget needs labels, and the dataset has no `annotations`".into(),
+                    Some("remove `clean_map50`, or add COCO annotations".into()),
+                );
+            }
+        }
         let glob = match Glob::new(&d.images) {
             Ok(g) => g,
             Err(e) => {

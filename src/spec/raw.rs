@@ -69,14 +69,16 @@ pub struct RawModel {
     pub ignore: bool,
 }
 
-/// A dataset in COCO format.
+/// The images: a COCO dataset, or a plain image folder without labels.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDataset {
-    /// COCO annotations json, relative to the suite file.
-    pub annotations: String,
-    /// Glob (relative to the suite file) selecting the image files; each must be listed in the
-    /// annotations by file name.
+    /// COCO annotations json, relative to the suite file. Without it the images carry no labels
+    /// (ids follow file order) and only the label-free `consistency` impact rule applies.
+    #[serde(default)]
+    pub annotations: Option<String>,
+    /// Glob (relative to the suite file) selecting the image files; with annotations, each must
+    /// be listed in them by file name.
     pub images: String,
     /// Use only the first N images (by id) of the selection.
     #[serde(default)]

@@ -237,6 +237,17 @@ fn invalid_and_duplicate_names() {
 }
 
 #[test]
+fn an_image_folder_needs_the_consistency_rule() {
+    let fx = Fixture::new();
+    let folder = VALID.replace("  annotations: ann.json\n", "");
+    let problems = fx.problems(&folder);
+    assert_eq!(problems.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>(), [(K::Inconsistent, 11), (K::Inconsistent, 25)]);
+    assert!(problems[0].4.contains("rule: consistency"), "{}", problems[0].4);
+    let ok = folder.replace("rule: ground_truth", "rule: consistency").replace("  clean_map50: 0.5\n", "");
+    assert!(fx.parse(&ok).unwrap().dataset.annotations.is_none());
+}
+
+#[test]
 fn severity_and_parameters_do_not_mix() {
     let fx = Fixture::new();
     let (kind, ..) = one(fx.problems(&VALID.replace("sigma: [0.5, 1.5]", "sigma: 1\n        severity: 2")));
