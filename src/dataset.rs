@@ -75,10 +75,29 @@ struct CocoCategory {
 }
 
 impl Dataset {
-    /// Read the annotations and select the images the glob matches.
+    /// Select the images the glob matches (the first `limit` by id), with their labels if the
+    /// suite names annotations.
     pub fn load(spec: &DatasetSpec) -> Result<Self, DatasetError> {
-        let Some(path) = &spec.annotations else { return Self::unlabeled(spec) };
-        let text = std::fs::read_to_string(path).map_err(|source| DatasetError::Io { path: path.clone(), source })?;
+        let mut dataset = match &spec.annotations {
+            Some(path) => Self::from_coco(spec, path)?,
+            None => Self::unlabeled(spec)?,
+        };
+        if let Some(limit) = spec.limit {
+            dataset.images.truncate(limit);
+        }
+        if dataset.images.is_empty() {
+            return Err(DatasetError::Selection {
+                message: format!("`{}` selects no image (relative to {})", spec.pattern, spec.root.display()),
+                help: Some("check the `images` glob, e.g. `../data/val/images/*.jpg`".into()),
+            });
+        }
+        Ok(dataset)
+    }
+
+    /// COCO annotations joined to the selected images; every selected image must be listed.
+    fn from_coco(spec: &DatasetSpec, path: &Path) -> Result<Self, DatasetError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| DatasetError::Io { path: path.to_owned(), source })?;
         let coco = parse_coco(path, &text)?;
         let files = select_files(spec)?;
         let mut by_name: HashMap<&str, &CocoImage> = HashMap::new();
@@ -112,15 +131,6 @@ impl Dataset {
         }
         images.sort_by_key(|i| i.id);
         images.dedup_by_key(|i| i.id);
-        if let Some(limit) = spec.limit {
-            images.truncate(limit);
-        }
-        if images.is_empty() {
-            return Err(DatasetError::Selection {
-                message: format!("`{}` selects no image (relative to {})", spec.pattern, spec.root.display()),
-                help: Some("check the `images` glob, e.g. `../data/val/images/*.jpg`".into()),
-            });
-        }
         let index: HashMap<u64, usize> = images.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
         for a in coco.annotations {
             if let Some(&i) = index.get(&a.image_id) {
@@ -139,20 +149,11 @@ impl Dataset {
 
     /// A plain image folder: ids 1, 2, … in path order, no labels, no categories.
     fn unlabeled(spec: &DatasetSpec) -> Result<Self, DatasetError> {
-        let mut images: Vec<ImageRecord> = select_files(spec)?
+        let images = select_files(spec)?
             .into_iter()
             .zip(1..)
             .map(|((file_name, path), id)| ImageRecord { id, file_name, path, annotations: Vec::new() })
             .collect();
-        if let Some(limit) = spec.limit {
-            images.truncate(limit);
-        }
-        if images.is_empty() {
-            return Err(DatasetError::Selection {
-                message: format!("`{}` selects no image (relative to {})", spec.pattern, spec.root.display()),
-                help: Some("check the `images` glob, e.g. `../data/val/images/*.jpg`".into()),
-            });
-        }
         Ok(Self { images, categories: Vec::new() })
     }
 
@@ -321,9 +322,10 @@ mod tests {
     fn an_image_folder_needs_no_annotations() {
         let dir = tempfile::tempdir().unwrap();
         write_dataset(dir.path(), true);
-        let ds = Dataset::load(&DatasetSpec { annotations: None, ..spec(dir.path(), "imgs/*.png") }).unwrap();
+        let folder = DatasetSpec { annotations: None, limit: Some(2), ..spec(dir.path(), "imgs/*.png") };
+        let ds = Dataset::load(&folder).unwrap();
         let names: Vec<(u64, &str)> = ds.images.iter().map(|i| (i.id, i.file_name.as_str())).collect();
-        assert_eq!(names, [(1, "imgs/a.png"), (2, "imgs/b.png"), (3, "imgs/c.png")]);
+        assert_eq!(names, [(1, "imgs/a.png"), (2, "imgs/b.png")]);
         assert!(!ds.is_labeled() && ds.images.iter().all(|i| i.annotations.is_empty()));
     }
 
@@ -341,6 +343,8 @@ mod tests {
         write_dataset(dir.path(), false);
         let err = Dataset::load(&spec(dir.path(), "imgs/*.jpg")).unwrap_err();
         assert!(err.to_string().contains("selects no image"), "{err}");
+        let folder = DatasetSpec { annotations: None, ..spec(dir.path(), "imgs/*.jpg") };
+        assert!(Dataset::load(&folder).unwrap_err().to_string().contains("selects no image"));
     }
 
     #[test]
