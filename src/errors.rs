@@ -18,6 +18,8 @@ pub enum SuiteErrorKind {
     /// A perturbation listed under a risk factor it does not belong to.
     WrongRiskFactor,
     UnknownFamily,
+    /// A `preprocess` value outside its choices (`resize`, `channels`, `layout`).
+    UnknownPreprocessing,
     UnknownBackend,
     UnknownImpactRule,
     MissingFile,
@@ -114,6 +116,15 @@ pub enum ModelError {
     #[error("model {model} does not fit family {family}: {message}")]
     #[diagnostic(code(shakedown::model::family), help("check `family` and `classes` in the suite"))]
     Family { model: String, family: &'static str, message: String },
+    #[error("model {model} (family {family}) {message}")]
+    #[diagnostic(code(shakedown::model::task))]
+    Task { model: String, family: &'static str, message: String },
+    #[error("model {model} produced an invalid output: {message}")]
+    #[diagnostic(
+        code(shakedown::model::output),
+        help("re-export the model and check it in its own framework; a NaN often comes from fp16 overflow or an input scaled differently from training (`preprocess` in the suite)")
+    )]
+    InvalidOutput { model: String, message: String },
     #[error("backend {backend} is unavailable: {message}")]
     #[diagnostic(code(shakedown::model::backend))]
     Backend {

@@ -4,12 +4,21 @@
 //! A new family is one decoder file plus a `Family` variant; a new backend is one file
 //! implementing `Session`.
 
-mod letterbox;
+mod argsort;
+mod boxes_scores_labels;
+mod classifier;
+mod detr;
 mod nms;
 #[cfg(feature = "ort")]
 mod onnxruntime;
+#[cfg(test)]
+mod parity;
+mod preprocess;
+#[cfg(all(test, feature = "tract"))]
+mod tests;
 #[cfg(feature = "tract")]
 mod tract;
+mod yolov5;
 mod yolov8;
 
 use std::fmt;
@@ -19,8 +28,9 @@ use image::RgbImage;
 
 use crate::errors::ModelError;
 use crate::spec::ModelSpec;
-pub use letterbox::Letterbox;
+use argsort::torch_argsort_descending;
 pub use nms::{iou, non_max_suppression};
+pub use preprocess::{Channels, Geometry, Layout, MapBack, Paste, Preprocess, PreprocessSpec, Resize};
 
 /// One detected object, in original image pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,9 +42,12 @@ pub struct Detection {
     pub class: usize,
 }
 
-/// A dense f32 tensor, the only thing backends and decoders exchange.
+/// A dense f32 tensor, the only thing backends and decoders exchange (integer outputs are
+/// converted).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tensor {
+    /// The graph's name for an output (`logits`, `boxes`); empty for inputs.
+    pub name: String,
     pub shape: Vec<usize>,
     pub data: Vec<f32>,
 }
@@ -43,6 +56,14 @@ pub struct Tensor {
 pub trait Session: Send + Sync {
     /// Declared input shape; `None` for a dimension that is not fixed.
     fn input_shape(&self) -> Vec<Option<usize>>;
+    /// Declared output shapes, `None` for a dimension that is not fixed; empty when unknown.
+    fn output_shapes(&self) -> Vec<Vec<Option<usize>>> {
+        Vec::new()
+    }
+    /// The graph's output names, in output order; empty when unknown.
+    fn output_names(&self) -> Vec<String> {
+        Vec::new()
+    }
     fn run(&self, input: Tensor) -> Result<Vec<Tensor>, String>;
 }
 
@@ -52,17 +73,23 @@ pub enum BackendKind {
     /// tract: pure Rust, embedded, nothing to install.
     #[default]
     Tract,
-    /// ONNX Runtime through `ort`, loaded from `ORT_DYLIB_PATH`.
+    /// ONNX Runtime through `ort`, loaded from `ORT_DYLIB_PATH`, on the CPU.
     Ort,
+    /// ONNX Runtime with its CUDA execution provider (feature `cuda`); CPU if unavailable.
+    OrtCuda,
+    /// ONNX Runtime with TensorRT, then CUDA (feature `tensorrt`); CPU if unavailable.
+    OrtTensorRt,
 }
 
 impl BackendKind {
-    pub const NAMES: [&'static str; 2] = ["tract", "ort"];
+    pub const NAMES: [&'static str; 4] = ["tract", "ort", "ort-cuda", "ort-tensorrt"];
 
     pub fn name(self) -> &'static str {
         match self {
             BackendKind::Tract => "tract",
             BackendKind::Ort => "ort",
+            BackendKind::OrtCuda => "ort-cuda",
+            BackendKind::OrtTensorRt => "ort-tensorrt",
         }
     }
 
@@ -70,22 +97,47 @@ impl BackendKind {
         match name {
             "tract" => Some(BackendKind::Tract),
             "ort" | "onnxruntime" => Some(BackendKind::Ort),
+            "ort-cuda" => Some(BackendKind::OrtCuda),
+            "ort-tensorrt" => Some(BackendKind::OrtTensorRt),
             _ => None,
         }
     }
 
-    /// Load an ONNX file; `input_hw` fixes the input size for graphs declared dynamic.
-    pub fn load(self, path: &Path, input_hw: Option<[u32; 2]>) -> Result<Box<dyn Session>, ModelError> {
+    /// The cargo feature a build needs for this backend.
+    fn feature(self) -> &'static str {
+        match self {
+            BackendKind::Tract => "tract",
+            BackendKind::Ort => "ort",
+            BackendKind::OrtCuda => "cuda",
+            BackendKind::OrtTensorRt => "tensorrt",
+        }
+    }
+
+    /// Load an ONNX file; `input_hw` fixes the input size for graphs declared dynamic, in
+    /// `layout` (else the one the graph declares).
+    // Without an inference backend compiled in (benchmarks build perturbations only) every
+    // backend is the error arm and the arguments go unused.
+    #[cfg_attr(not(any(feature = "tract", feature = "ort")), allow(unused_variables))]
+    pub fn load(
+        self,
+        path: &Path,
+        input_hw: Option<[u32; 2]>,
+        layout: Option<Layout>,
+    ) -> Result<Box<dyn Session>, ModelError> {
         match self {
             #[cfg(feature = "tract")]
-            BackendKind::Tract => tract::load(path, input_hw),
+            BackendKind::Tract => tract::load(path, input_hw, layout),
             #[cfg(feature = "ort")]
-            BackendKind::Ort => onnxruntime::load(path, input_hw),
+            BackendKind::Ort => onnxruntime::load(path, input_hw, layout, onnxruntime::Accelerator::Cpu),
+            #[cfg(feature = "cuda")]
+            BackendKind::OrtCuda => onnxruntime::load(path, input_hw, layout, onnxruntime::Accelerator::Cuda),
+            #[cfg(feature = "tensorrt")]
+            BackendKind::OrtTensorRt => onnxruntime::load(path, input_hw, layout, onnxruntime::Accelerator::TensorRt),
             #[allow(unreachable_patterns)]
             other => Err(ModelError::Backend {
                 backend: other.name(),
                 message: "this build of shakedown does not include it".into(),
-                help: Some(format!("rebuild with `--features {}`", other.name())),
+                help: Some(format!("rebuild with `--features {}`", other.feature())),
             }),
         }
     }
@@ -97,37 +149,108 @@ impl fmt::Display for BackendKind {
     }
 }
 
-/// How a model's outputs are laid out, and so how they are decoded.
+/// How a model's outputs are laid out, and so how they are decoded and its input prepared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
     /// ultralytics YOLOv8 and later heads: one output `[1, 4 + C, N]`, boxes `cx, cy, w, h`.
     Yolov8,
+    /// yolov5 anchor heads: one output `[1, N, 5 + C]`, boxes, objectness, class probabilities.
+    Yolov5,
+    /// DETR: `logits [1, Q, C + 1]` and `pred_boxes [1, Q, 4]` normalised, no NMS.
+    Detr,
+    /// Exports with NMS inside: `boxes [1, N, 4]`, `scores [1, N]`, `labels [1, N]`.
+    BoxesScoresLabels,
+    /// Image classifiers: logits or probabilities `[1, C]`.
+    Classifier,
 }
 
 impl Family {
-    pub const NAMES: [&'static str; 1] = ["yolov8"];
+    pub const NAMES: [&'static str; 5] = ["yolov8", "yolov5", "detr", "boxes-scores-labels", "classifier"];
 
     pub fn name(self) -> &'static str {
         match self {
             Family::Yolov8 => "yolov8",
+            Family::Yolov5 => "yolov5",
+            Family::Detr => "detr",
+            Family::BoxesScoresLabels => "boxes-scores-labels",
+            Family::Classifier => "classifier",
         }
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "yolov8" => Some(Family::Yolov8),
+            "yolov5" => Some(Family::Yolov5),
+            "detr" => Some(Family::Detr),
+            "boxes-scores-labels" => Some(Family::BoxesScoresLabels),
+            "classifier" => Some(Family::Classifier),
             _ => None,
+        }
+    }
+
+    /// Detections in network input pixels, best first.
+    pub fn decode(self, outputs: &[Tensor], params: &DecodeParams) -> Result<Vec<Detection>, String> {
+        match self {
+            Family::Yolov8 => yolov8::decode(outputs, params),
+            Family::Yolov5 => yolov5::decode(outputs, params),
+            Family::Detr => detr::decode(outputs, params),
+            Family::BoxesScoresLabels => boxes_scores_labels::decode(outputs, params),
+            Family::Classifier => Err("a classifier gives class probabilities, not boxes".into()),
         }
     }
 }
 
-/// A model ready to predict: session, family and thresholds.
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a decoder needs besides the outputs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DecodeParams {
+    /// Number of classes the suite lists; `None` accepts what the outputs imply.
+    pub classes: Option<usize>,
+    /// Detections must score above it.
+    pub min_score: f32,
+    /// NMS IoU threshold (families without NMS ignore it).
+    pub iou: f32,
+    pub max_detections: usize,
+    /// Network input `[height, width]`.
+    pub input_hw: [u32; 2],
+}
+
+/// Candidates kept before NMS, ultralytics' and yolov5's `max_nms`.
+const MAX_NMS: usize = 30_000;
+
+/// The class count an output implies must be the suite's.
+fn check_classes(found: usize, p: &DecodeParams, what: &str) -> Result<(), String> {
+    match p.classes {
+        Some(listed) if listed != found => Err(format!("{what}, so {found} classes, but `classes` lists {listed}")),
+        _ => Ok(()),
+    }
+}
+
+/// Output shapes for error messages: `logits [1, 100, 92], pred_boxes [1, 100, 4]`.
+fn shapes(outputs: &[Tensor]) -> String {
+    if outputs.is_empty() {
+        return "no outputs".into();
+    }
+    let each: Vec<String> = outputs
+        .iter()
+        .map(|t| if t.name.is_empty() { format!("{:?}", t.shape) } else { format!("{} {:?}", t.name, t.shape) })
+        .collect();
+    each.join(", ")
+}
+
+/// A model ready to predict: session, family, pre-processing and thresholds.
 pub struct Model {
     pub spec: ModelSpec,
     pub backend: BackendKind,
     session: Box<dyn Session>,
     /// Network input `[height, width]`.
     input_hw: [u32; 2],
+    preprocess: Preprocess,
 }
 
 /// Lowest score kept for mAP (ultralytics validates at 0.001 too); the impact rule applies the
@@ -136,48 +259,154 @@ pub const EVAL_CONFIDENCE: f32 = 0.001;
 
 impl Model {
     pub fn load(spec: &ModelSpec, backend: BackendKind) -> Result<Self, ModelError> {
-        let session = backend.load(&spec.path, spec.input_size)?;
+        let session = backend.load(&spec.path, spec.input_size, spec.preprocess.layout)?;
+        let fail =
+            |message: String| ModelError::Family { model: spec.name.clone(), family: spec.family.name(), message };
         let shape = session.input_shape();
-        let declared = match shape.as_slice() {
-            [_, Some(3), h, w] => h.zip(*w).map(|(h, w)| [h as u32, w as u32]),
-            _ => {
-                return Err(ModelError::Family {
-                    model: spec.name.clone(),
-                    family: spec.family.name(),
-                    message: format!("expected one NCHW RGB input [1, 3, H, W], found {shape:?}"),
-                })
+        let expected = "expected one image input [1, 3, H, W] (NCHW) or [1, H, W, 3] (NHWC)";
+        let layout = match (spec.preprocess.layout, shape.as_slice()) {
+            (Some(Layout::Nchw), [_, Some(3) | None, _, _]) => Layout::Nchw,
+            (Some(Layout::Nhwc), [_, _, _, Some(3) | None]) => Layout::Nhwc,
+            (Some(layout), _) => {
+                return Err(fail(format!("{expected} as `layout: {}` says, found {}", layout.name(), dims(&shape))))
             }
+            (None, [_, Some(3), _, _]) => Layout::Nchw,
+            (None, [_, _, _, Some(3)]) => Layout::Nhwc,
+            (None, [_, None, _, _]) => Layout::Nchw,
+            _ => return Err(fail(format!("{expected}, found {}", dims(&shape)))),
         };
-        let input_hw = spec.input_size.or(declared).ok_or_else(|| ModelError::Family {
-            model: spec.name.clone(),
-            family: spec.family.name(),
-            message: "the input size is not fixed in the graph".into(),
+        let declared = match (layout, shape.as_slice()) {
+            (Layout::Nchw, [_, _, h, w]) | (Layout::Nhwc, [_, h, w, _]) => h.zip(*w).map(|(h, w)| [h as u32, w as u32]),
+            _ => None,
+        };
+        let input_hw = spec.input_size.or(declared).ok_or_else(|| {
+            fail(format!(
+                "its input {} has no fixed height and width: set `input_size: [height, width]` for it in the suite \
+                 (`--input-size` for `shakedown predict`)",
+                dims(&shape)
+            ))
         })?;
-        Ok(Self { spec: spec.clone(), backend, session, input_hw })
+        let preprocess = Preprocess::resolve(spec.family, &spec.preprocess, layout);
+        let model = Self { spec: spec.clone(), backend, session, input_hw, preprocess };
+        model.check_declared_outputs()?;
+        Ok(model)
     }
 
     pub fn input_hw(&self) -> [u32; 2] {
         self.input_hw
     }
 
-    /// Detections at `EVAL_CONFIDENCE` and above, best first.
+    pub fn preprocess(&self) -> &Preprocess {
+        &self.preprocess
+    }
+
+    /// Detections at `EVAL_CONFIDENCE` and above, best first, in original image pixels.
     pub fn predict(&self, image: &RgbImage) -> Result<Vec<Detection>, ModelError> {
-        let (input, letterbox) = match self.spec.family {
-            Family::Yolov8 => Letterbox::fit(image, self.input_hw),
-        };
-        let outputs =
-            self.session.run(input).map_err(|message| ModelError::Run { model: self.spec.name.clone(), message })?;
-        let decoded = match self.spec.family {
-            Family::Yolov8 => yolov8::decode(&outputs, &self.spec, EVAL_CONFIDENCE),
-        };
-        let mut detections = decoded.map_err(|message| ModelError::Family {
-            model: self.spec.name.clone(),
-            family: self.spec.family.name(),
-            message,
-        })?;
+        self.predict_above(image, EVAL_CONFIDENCE)
+    }
+
+    /// Detections scoring above `min_score`, best first, in original image pixels.
+    pub fn predict_above(&self, image: &RgbImage, min_score: f32) -> Result<Vec<Detection>, ModelError> {
+        if self.spec.family == Family::Classifier {
+            return Err(self.task_error("gives class probabilities, not boxes: use `Model::classify`"));
+        }
+        let (input, geometry) = self.preprocess.apply(image, self.input_hw);
+        let outputs = self.run(input)?;
+        let mut detections =
+            self.spec.family.decode(&outputs, &self.params(min_score)).map_err(|m| self.family_error(m))?;
         for d in &mut detections {
-            d.bbox = letterbox.to_image(d.bbox);
+            d.bbox = geometry.to_image(d.bbox);
         }
         Ok(detections)
     }
+
+    /// Class probabilities of a `classifier` model, in the order of its classes.
+    pub fn classify(&self, image: &RgbImage) -> Result<Vec<f32>, ModelError> {
+        if self.spec.family != Family::Classifier {
+            return Err(self.task_error("gives boxes, not class probabilities: use `Model::predict`"));
+        }
+        let (input, _) = self.preprocess.apply(image, self.input_hw);
+        let outputs = self.run(input)?;
+        classifier::probabilities(&outputs, self.classes()).map_err(|m| self.family_error(m))
+    }
+
+    fn classes(&self) -> Option<usize> {
+        // `shakedown predict` without `--classes` takes the count the outputs imply.
+        Some(self.spec.classes.len()).filter(|&n| n > 0)
+    }
+
+    fn params(&self, min_score: f32) -> DecodeParams {
+        DecodeParams {
+            classes: self.classes(),
+            min_score,
+            iou: self.spec.iou,
+            max_detections: self.spec.max_detections,
+            input_hw: self.input_hw,
+        }
+    }
+
+    /// Run the graph; outputs that are malformed or hold NaN are errors, never detections.
+    fn run(&self, input: Tensor) -> Result<Vec<Tensor>, ModelError> {
+        let outputs =
+            self.session.run(input).map_err(|message| ModelError::Run { model: self.spec.name.clone(), message })?;
+        for t in &outputs {
+            if t.data.len() != t.shape.iter().product::<usize>() {
+                return Err(ModelError::Run {
+                    model: self.spec.name.clone(),
+                    message: format!("output `{}` has {} values for shape {:?}", t.name, t.data.len(), t.shape),
+                });
+            }
+            let nan = t.data.iter().filter(|v| v.is_nan()).count();
+            if nan > 0 {
+                return Err(ModelError::InvalidOutput {
+                    model: self.spec.name.clone(),
+                    message: format!("output `{}` {:?} holds {nan} NaN of {} values", t.name, t.shape, t.data.len()),
+                });
+            }
+        }
+        Ok(outputs)
+    }
+
+    /// When the graph declares every output dimension, decode zeros of those shapes so that a
+    /// model that does not fit its family fails at load time rather than on its first image.
+    fn check_declared_outputs(&self) -> Result<(), ModelError> {
+        let declared = self.session.output_shapes();
+        let Some(shapes) =
+            declared.iter().map(|s| s.iter().copied().collect::<Option<Vec<usize>>>()).collect::<Option<Vec<_>>>()
+        else {
+            return Ok(());
+        };
+        if shapes.is_empty() || shapes.iter().any(|s| s.iter().product::<usize>() > 1 << 26) {
+            return Ok(());
+        }
+        let names = self.session.output_names();
+        let zeros: Vec<Tensor> = shapes
+            .into_iter()
+            .enumerate()
+            .map(|(i, shape)| Tensor {
+                name: names.get(i).cloned().unwrap_or_default(),
+                data: vec![0.0; shape.iter().product()],
+                shape,
+            })
+            .collect();
+        let checked = match self.spec.family {
+            Family::Classifier => classifier::probabilities(&zeros, self.classes()).map(drop),
+            family => family.decode(&zeros, &self.params(f32::INFINITY)).map(drop),
+        };
+        checked.map_err(|m| self.family_error(m))
+    }
+
+    fn family_error(&self, message: String) -> ModelError {
+        ModelError::Family { model: self.spec.name.clone(), family: self.spec.family.name(), message }
+    }
+
+    fn task_error(&self, message: &str) -> ModelError {
+        ModelError::Task { model: self.spec.name.clone(), family: self.spec.family.name(), message: message.into() }
+    }
+}
+
+/// A declared shape with `?` for free dimensions: `[1, 3, ?, ?]`.
+fn dims(shape: &[Option<usize>]) -> String {
+    let each: Vec<String> = shape.iter().map(|d| d.map_or("?".into(), |d| d.to_string())).collect();
+    format!("[{}]", each.join(", "))
 }

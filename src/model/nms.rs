@@ -1,8 +1,17 @@
-//! Class-aware greedy non-maximum suppression, as torchvision's `batched_nms` computes it.
+//! Class-aware greedy non-maximum suppression, computed as ultralytics and yolov5 do: one
+//! `torchvision.ops.nms` over boxes shifted by `class × 7680` px.
+//!
+//! The shift is reproduced rather than looping per class because it rounds the coordinates
+//! (f32 near 15 000 has a step of 0.001): an IoU right at the threshold can fall either way,
+//! and so it does here exactly as in the reference.
 
 use super::Detection;
 
-/// Intersection over union of two `[x1, y1, x2, y2]` boxes (0 when both are empty).
+/// Per-class coordinate offset, ultralytics' and yolov5's `max_wh`.
+const MAX_WH: f32 = 7680.0;
+
+/// Intersection over union of two `[x1, y1, x2, y2]` boxes (0 when both are empty), in
+/// torchvision's order of operations: `inter / (area_a + area_b - inter)`.
 pub fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
     let iw = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
     let ih = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
@@ -16,23 +25,32 @@ pub fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
 }
 
 /// Keep the best-scoring box of each overlapping same-class group; at most `max_detections`.
-/// Ties in score keep input order (a stable sort), so results never depend on thread timing.
+/// Ties in score keep input order (torchvision's stable sort), so results never depend on
+/// thread timing.
 pub fn non_max_suppression(
     mut candidates: Vec<Detection>,
     iou_threshold: f32,
     max_detections: usize,
 ) -> Vec<Detection> {
     candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
-    let mut kept: Vec<Detection> = Vec::new();
-    for c in candidates {
+    greedy(candidates, iou_threshold, max_detections)
+}
+
+/// NMS over candidates already in score order: a box survives when its IoU with every kept box
+/// is at most `iou_threshold` (torchvision suppresses only `> threshold`).
+pub(crate) fn greedy(ordered: Vec<Detection>, iou_threshold: f32, max_detections: usize) -> Vec<Detection> {
+    let mut kept: Vec<(Detection, [f32; 4])> = Vec::new();
+    for d in ordered {
         if kept.len() >= max_detections {
             break;
         }
-        if kept.iter().all(|k| k.class != c.class || iou(&k.bbox, &c.bbox) <= iou_threshold) {
-            kept.push(c);
+        let offset = d.class as f32 * MAX_WH;
+        let shifted = d.bbox.map(|v| v + offset);
+        if kept.iter().all(|(_, k)| iou(k, &shifted) <= iou_threshold) {
+            kept.push((d, shifted));
         }
     }
-    kept
+    kept.into_iter().map(|(d, _)| d).collect()
 }
 
 #[cfg(test)]
@@ -61,5 +79,18 @@ mod tests {
     fn caps_the_number_kept() {
         let kept = non_max_suppression((0..10).map(|i| det(i as f32 * 20.0, 0.5, 0)).collect(), 0.5, 3);
         assert_eq!(kept.len(), 3);
+    }
+
+    #[test]
+    fn ties_keep_input_order() {
+        let kept = non_max_suppression(vec![det(1.0, 0.5, 0), det(0.0, 0.5, 0)], 0.5, 10);
+        assert_eq!(kept, vec![det(1.0, 0.5, 0)]);
+    }
+
+    #[test]
+    fn an_iou_equal_to_the_threshold_is_kept() {
+        // IoU 1/3 exactly: torchvision suppresses only above the threshold.
+        let kept = non_max_suppression(vec![det(0.0, 0.9, 0), det(5.0, 0.8, 0)], 50.0 / 150.0, 10);
+        assert_eq!(kept.len(), 2);
     }
 }

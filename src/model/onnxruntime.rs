@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 use ort::session::Session as OrtSession;
-use ort::value::Tensor as OrtTensor;
+use ort::value::{DynValue, PrimitiveTensorElementType, Tensor as OrtTensor, TensorElementType};
 
-use super::{Session, Tensor};
+use super::{Layout, Session, Tensor};
 use crate::errors::ModelError;
 
 /// Where the ONNX Runtime library is looked for.
@@ -42,32 +42,110 @@ struct OrtBackendSession {
     // `Session::run` takes `&mut self`; trials share one session per model.
     session: Mutex<OrtSession>,
     input_shape: Vec<Option<usize>>,
+    output_shapes: Vec<Vec<Option<usize>>>,
+    output_names: Vec<String>,
 }
 
-pub fn load(path: &Path, _input_hw: Option<[u32; 2]>) -> Result<Box<dyn Session>, ModelError> {
+/// Where ONNX Runtime runs the graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accelerator {
+    Cpu,
+    #[cfg(feature = "cuda")]
+    Cuda,
+    #[cfg(feature = "tensorrt")]
+    TensorRt,
+}
+
+impl Accelerator {
+    /// Execution providers to register, preferred first (ONNX Runtime adds the CPU last).
+    fn providers(self) -> Vec<ort::ep::ExecutionProviderDispatch> {
+        match self {
+            Accelerator::Cpu => Vec::new(),
+            #[cfg(feature = "cuda")]
+            Accelerator::Cuda => vec![ort::ep::CUDA::default().build().error_on_failure()],
+            #[cfg(feature = "tensorrt")]
+            Accelerator::TensorRt => vec![
+                ort::ep::TensorRT::default().build().error_on_failure(),
+                #[cfg(feature = "cuda")]
+                ort::ep::CUDA::default().build().error_on_failure(),
+            ],
+        }
+    }
+}
+
+/// ONNX Runtime resolves dynamic shapes itself: the input size and layout need no fixing. With
+/// an accelerator that cannot start (no GPU, no CUDA libraries) the model runs on the CPU, after
+/// a warning on stderr: the scores are the same, only slower.
+pub fn load(
+    path: &Path,
+    _input_hw: Option<[u32; 2]>,
+    _layout: Option<Layout>,
+    accelerator: Accelerator,
+) -> Result<Box<dyn Session>, ModelError> {
     let env = environment()?;
     let fail =
         |e: ort::Error| ModelError::Load { path: path.to_owned(), backend: "ort", message: e.to_string(), help: None };
     // Runs are serialised by the session's mutex, so each one may use every core.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let session = OrtSession::builder(env)
-        .map_err(fail)?
-        .with_intra_threads(threads)
-        .map_err(|e| fail(e.into()))?
-        .commit_from_file(path)
-        .map_err(fail)?;
+    let builder = || OrtSession::builder(env).map_err(fail)?.with_intra_threads(threads).map_err(|e| fail(e.into()));
+    let providers = accelerator.providers();
+    let session = if providers.is_empty() {
+        builder()?.commit_from_file(path).map_err(fail)?
+    } else {
+        match builder()?.with_execution_providers(&providers).map_err(|e| e.into()).and_then(|mut b| b.commit_from_file(path))
+        {
+            Ok(session) => session,
+            Err(e) => {
+                crate::report::accelerator_fallback(path, &format!("{accelerator:?}"), &e.to_string());
+                builder()?.commit_from_file(path).map_err(fail)?
+            }
+        }
+    };
     let input_shape = session
         .inputs()
         .first()
         .and_then(|i| i.dtype().tensor_shape())
         .map(|s| s.iter().map(|&d| usize::try_from(d).ok()).collect())
         .unwrap_or_default();
-    Ok(Box::new(OrtBackendSession { session: Mutex::new(session), input_shape }))
+    let output_shapes = session
+        .outputs()
+        .iter()
+        .map(|o| {
+            o.dtype().tensor_shape().map(|s| s.iter().map(|&d| usize::try_from(d).ok()).collect()).unwrap_or_default()
+        })
+        .collect();
+    let output_names = session.outputs().iter().map(|o| o.name().to_owned()).collect();
+    Ok(Box::new(OrtBackendSession { session: Mutex::new(session), input_shape, output_shapes, output_names }))
+}
+
+/// An output as f32, whatever its numeric type (labels of NMS-included exports are int64).
+fn to_f32(value: &DynValue) -> Result<(Vec<usize>, Vec<f32>), String> {
+    fn convert<T: PrimitiveTensorElementType + Copy>(
+        value: &DynValue,
+        f: impl Fn(T) -> f32,
+    ) -> Result<(Vec<usize>, Vec<f32>), String> {
+        let (shape, data) = value.try_extract_tensor::<T>().map_err(|e| e.to_string())?;
+        Ok((shape.iter().map(|&d| d as usize).collect(), data.iter().map(|&v| f(v)).collect()))
+    }
+    match value.dtype().tensor_type() {
+        Some(TensorElementType::Int64) => convert::<i64>(value, |v| v as f32),
+        Some(TensorElementType::Int32) => convert::<i32>(value, |v| v as f32),
+        Some(TensorElementType::Float64) => convert::<f64>(value, |v| v as f32),
+        _ => convert::<f32>(value, |v| v),
+    }
 }
 
 impl Session for OrtBackendSession {
     fn input_shape(&self) -> Vec<Option<usize>> {
         self.input_shape.clone()
+    }
+
+    fn output_shapes(&self) -> Vec<Vec<Option<usize>>> {
+        self.output_shapes.clone()
+    }
+
+    fn output_names(&self) -> Vec<String> {
+        self.output_names.clone()
     }
 
     fn run(&self, input: Tensor) -> Result<Vec<Tensor>, String> {
@@ -76,9 +154,9 @@ impl Session for OrtBackendSession {
         let mut session = self.session.lock().map_err(|_| "a previous inference panicked".to_string())?;
         let outputs = session.run(ort::inputs![tensor]).map_err(|e| e.to_string())?;
         let mut result = Vec::new();
-        for (_, value) in outputs.iter() {
-            let (shape, data) = value.try_extract_tensor::<f32>().map_err(|e| e.to_string())?;
-            result.push(Tensor { shape: shape.iter().map(|&d| d as usize).collect(), data: data.to_vec() });
+        for (name, value) in outputs.iter() {
+            let (shape, data) = to_f32(&value)?;
+            result.push(Tensor { name: name.to_string(), shape, data });
         }
         Ok(result)
     }

@@ -4,17 +4,20 @@ use std::path::Path;
 use std::sync::Arc;
 
 use tract_onnx::prelude::*;
+use tract_onnx::tract_hir::infer::Factoid;
 use tract_onnx::tract_hir::internal::DimLike;
 
-use super::{Session, Tensor};
+use super::{Layout, Session, Tensor};
 use crate::errors::ModelError;
 
 struct TractSession {
     plan: Arc<TypedRunnableModel>,
     input_shape: Vec<Option<usize>>,
+    output_shapes: Vec<Vec<Option<usize>>>,
+    output_names: Vec<String>,
 }
 
-pub fn load(path: &Path, input_hw: Option<[u32; 2]>) -> Result<Box<dyn Session>, ModelError> {
+pub fn load(path: &Path, input_hw: Option<[u32; 2]>, layout: Option<Layout>) -> Result<Box<dyn Session>, ModelError> {
     let fail = |message: String| ModelError::Load {
         path: path.to_owned(),
         backend: "tract",
@@ -27,20 +30,47 @@ pub fn load(path: &Path, input_hw: Option<[u32; 2]>) -> Result<Box<dyn Session>,
     };
     let mut model = tract_onnx::onnx().model_for_path(path).map_err(|e| fail(format!("{e:#}")))?;
     if let Some([h, w]) = input_hw {
-        model = model
-            .with_input_fact(0, f32::fact([1, 3, h as usize, w as usize]).into())
-            .map_err(|e| fail(format!("{e:#}")))?;
+        let (h, w) = (h as usize, w as usize);
+        let nhwc = match layout {
+            Some(layout) => layout == Layout::Nhwc,
+            None => declares_nhwc(&model),
+        };
+        let shape = if nhwc { [1, h, w, 3] } else { [1, 3, h, w] };
+        model = model.with_input_fact(0, f32::fact(shape).into()).map_err(|e| fail(format!("{e:#}")))?;
     }
     let typed = model.into_optimized().map_err(|e| fail(format!("{e:#}")))?;
-    let input_shape =
-        typed.input_fact(0).map_err(|e| fail(format!("{e:#}")))?.shape.iter().map(|d| d.to_usize().ok()).collect();
+    let dims = |fact: &TypedFact| fact.shape.iter().map(|d| d.to_usize().ok()).collect::<Vec<_>>();
+    let input_shape = dims(typed.input_fact(0).map_err(|e| fail(format!("{e:#}")))?);
+    let outlets = typed.output_outlets().map_err(|e| fail(format!("{e:#}")))?.to_vec();
+    let mut output_shapes = Vec::new();
+    let mut output_names = Vec::new();
+    for outlet in outlets {
+        output_shapes.push(dims(typed.outlet_fact(outlet).map_err(|e| fail(format!("{e:#}")))?));
+        let name = typed.outlet_label(outlet).map_or_else(|| typed.node(outlet.node).name.clone(), str::to_owned);
+        output_names.push(name);
+    }
     let plan = typed.into_runnable().map_err(|e| fail(format!("{e:#}")))?;
-    Ok(Box::new(TractSession { plan, input_shape }))
+    Ok(Box::new(TractSession { plan, input_shape, output_shapes, output_names }))
+}
+
+/// Whether the graph's first input is declared `[.., .., .., 3]` with something else second.
+fn declares_nhwc(model: &InferenceModel) -> bool {
+    let Ok(fact) = model.input_fact(0) else { return false };
+    let dims: Vec<Option<usize>> = fact.shape.dims().map(|d| d.concretize().and_then(|d| d.to_usize().ok())).collect();
+    matches!(dims.as_slice(), [_, second, _, Some(3)] if *second != Some(3))
 }
 
 impl Session for TractSession {
     fn input_shape(&self) -> Vec<Option<usize>> {
         self.input_shape.clone()
+    }
+
+    fn output_shapes(&self) -> Vec<Vec<Option<usize>>> {
+        self.output_shapes.clone()
+    }
+
+    fn output_names(&self) -> Vec<String> {
+        self.output_names.clone()
     }
 
     fn run(&self, input: Tensor) -> Result<Vec<Tensor>, String> {
@@ -49,9 +79,16 @@ impl Session for TractSession {
         let outputs = self.plan.run(tvec!(tensor.into())).map_err(|e| format!("{e:#}"))?;
         outputs
             .iter()
-            .map(|o| {
+            .enumerate()
+            .map(|(i, o)| {
+                // Integer outputs (labels of NMS-included exports) become f32 like the rest.
+                let o = o.cast_to::<f32>().map_err(|e| format!("{e:#}"))?;
                 let view = o.to_plain_array_view::<f32>().map_err(|e| format!("{e:#}"))?;
-                Ok(Tensor { shape: view.shape().to_vec(), data: view.iter().copied().collect() })
+                Ok(Tensor {
+                    name: self.output_names.get(i).cloned().unwrap_or_default(),
+                    shape: view.shape().to_vec(),
+                    data: view.iter().copied().collect(),
+                })
             })
             .collect()
     }

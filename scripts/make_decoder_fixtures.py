@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""Generate decoder parity fixtures for src/model/parity.rs from the reference post-processing.
+
+Run with an interpreter that has ultralytics, yolov5, transformers, torch, torchvision and numpy:
+    /root/venv/bin/python scripts/make_decoder_fixtures.py
+Writes tests/fixtures/decoders/<family>_<case>.json. Raw outputs are synthetic (seeded numpy):
+clustered overlapping boxes, exact score ties, boxes crossing the border, several classes, and
+original images of different sizes and aspect ratios. Rerunning reproduces the same files.
+
+References:
+- yolov8: ultralytics `utils.nms.non_max_suppression` + `utils.ops.scale_boxes`, as its
+  DetectionPredictor calls them. torchvision is imported first: ultralytics then runs
+  `torchvision.ops.nms` (a stable score sort), as it does in a real `predict` on an ONNX model
+  (the ONNX backend imports torchvision); without it, its fallback sorts ties unstably.
+- yolov5: `yolov5.utils.general.non_max_suppression` + `scale_boxes` (no `ratio_pad`, as its
+  detect.py; without detect.py's final `.round()`).
+- detr: transformers `DetrImageProcessor().post_process_object_detection(threshold, target_sizes)`.
+
+Each fixture also records the preprocessing geometry: where the reference letterbox pastes the
+resized image (measured on a letterboxed image), and the affine map `x_image = (x - pad) / gain`
+that the reference `scale_boxes` applies (measured on float64 boxes), so the Rust side checks
+its own geometry against both.
+
+Every float is a float32 value written as the double it equals, so Rust reads back the same
+float32 bits.
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torchvision  # noqa: F401  (selects torchvision.ops.nms inside ultralytics, as at predict time)
+
+from ultralytics.data.augment import LetterBox
+from ultralytics.utils import ops as ul_ops
+from ultralytics.utils.nms import non_max_suppression as ul_nms
+from yolov5.utils.augmentations import letterbox as y5_letterbox
+from yolov5.utils.general import non_max_suppression as y5_nms
+from yolov5.utils.general import scale_boxes as y5_scale_boxes
+from transformers import DetrImageProcessor
+from transformers.models.detr.modeling_detr import DetrObjectDetectionOutput
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "tests", "fixtures", "decoders")
+SEED = 20261130
+MAX_BYTES = 150_000
+
+
+def f32(a):
+    return [float(x) for x in np.asarray(a, dtype=np.float32).ravel()]
+
+
+def paste_of(img):
+    """Where a letterboxed image of zeros sits inside the grey (114) canvas."""
+    ys, xs = np.nonzero(img[..., 0] != 114)
+    return {"left": int(xs.min()), "top": int(ys.min()), "new_wh": [int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)]}
+
+
+def map_back_of(scale, input_hw, image_wh, paste):
+    """Measure the affine map of `scale(img1_shape, boxes, img0_shape)` on two float64 points
+    inside the pasted image (clipping leaves them alone)."""
+    l, t = paste["left"], paste["top"]
+    nw, nh = paste["new_wh"]
+    x1, x2, y1, y2 = l + 0.25 * nw, l + 0.75 * nw, t + 0.25 * nh, t + 0.75 * nh
+    boxes = torch.tensor([[x1, y1, x2, y2]], dtype=torch.float64)
+    m = scale(tuple(input_hw), boxes, (image_wh[1], image_wh[0], 3))[0].tolist()
+    gx, gy = (x2 - x1) / (m[2] - m[0]), (y2 - y1) / (m[3] - m[1])
+    return {"gain": [gx, gy], "pad": [x1 - m[0] * gx, y1 - m[1] * gy]}
+
+
+def yolo_objects(rng, input_hw, n_objects, classes):
+    """Object boxes (cx, cy, w, h, class) in network input pixels; some cross the border."""
+    h, w = input_hw
+    objs = []
+    for k in range(n_objects):
+        bw, bh = rng.uniform(8, w * 0.4), rng.uniform(8, h * 0.4)
+        if k % 4 == 0:  # straddles an edge of the input
+            cx = rng.choice([rng.uniform(-bw / 4, bw / 4), w + rng.uniform(-bw / 4, bw / 4)])
+            cy = rng.uniform(0, h)
+        else:
+            cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        objs.append((cx, cy, bw, bh, int(rng.integers(classes))))
+    return objs
+
+
+def yolo_rows(rng, input_hw, n_anchors, classes, n_objects, tie_score):
+    """Anchor rows: (cx, cy, w, h, per-class scores). Clusters of jittered boxes around each
+    object, background anchors with low scores, and exact ties at `tie_score`."""
+    h, w = input_hw
+    boxes = np.zeros((n_anchors, 4), np.float32)
+    scores = rng.uniform(0, 0.03, (n_anchors, classes)).astype(np.float32)
+    scores[rng.random((n_anchors, classes)) < 0.3] = 0.0
+    boxes[:, 0], boxes[:, 1] = rng.uniform(0, w, n_anchors), rng.uniform(0, h, n_anchors)
+    boxes[:, 2], boxes[:, 3] = rng.uniform(4, 40, n_anchors), rng.uniform(4, 40, n_anchors)
+    objs = yolo_objects(rng, input_hw, n_objects, classes)
+    i = 0
+    for k, (cx, cy, bw, bh, c) in enumerate(objs):
+        for j in range(int(rng.integers(3, 9))):
+            if i >= n_anchors:
+                break
+            jitter = rng.normal(0, 0.08, 4)
+            boxes[i] = [cx + jitter[0] * bw, cy + jitter[1] * bh, bw * (1 + jitter[2]), bh * (1 + jitter[3])]
+            scores[i, c] = rng.uniform(0.2, 0.97)
+            if rng.random() < 0.4:  # a weaker second class on the same box
+                scores[i, (c + 1) % classes] = rng.uniform(0.05, 0.6)
+            if j < 2 and k % 3 == 1:  # exact ties inside a cluster (same class, overlapping)
+                scores[i, c] = tie_score
+            if j == 0 and k % 3 == 2:  # a tie across clusters and classes
+                scores[i, c] = tie_score
+            i += 1
+    # Two classes tied on one anchor: the first index wins (torch max / argmax).
+    scores[i, :] = 0.0
+    scores[i, 0] = scores[i, classes - 1] = 0.6
+    boxes[i] = [w / 2, h / 2, 30, 30]
+    order = rng.permutation(n_anchors)  # anchors in no particular order
+    return boxes[order], scores[order]
+
+
+def detections_of(x):
+    x = x.float()
+    return [{"bbox": f32(r[:4]), "score": float(np.float32(r[4])), "class": int(r[5])} for r in x.tolist()]
+
+
+def write(name, fixture):
+    path = os.path.join(OUT, f"{name}.json")
+    text = json.dumps(fixture, separators=(",", ":"))
+    if len(text) > MAX_BYTES:
+        sys.exit(f"{name}: {len(text)} bytes, over {MAX_BYTES}")
+    with open(path, "w") as f:
+        f.write(text + "\n")
+    print(f"{name}: {len(fixture['detections'])} detections, {len(text)} bytes")
+
+
+def yolov8_case(rng, name, image_wh, input_hw, classes, n_anchors, conf, iou, max_det):
+    boxes, scores = yolo_rows(rng, input_hw, n_anchors, classes, n_objects=10, tie_score=0.75)
+    raw = np.concatenate([boxes, scores], 1).T[None].astype(np.float32)  # [1, 4 + C, N]
+    w0, h0 = image_wh
+    lb = LetterBox(tuple(input_hw), auto=False)(image=np.zeros((h0, w0, 3), np.uint8))
+    paste = paste_of(lb)
+    assert lb.shape[:2] == tuple(input_hw)
+    out = ul_nms(torch.from_numpy(raw.copy()), conf, iou, max_det=max_det)[0]
+    out[:, :4] = ul_ops.scale_boxes(tuple(input_hw), out[:, :4], (h0, w0, 3))
+    write(
+        f"yolov8_{name}",
+        {
+            "family": "yolov8",
+            "reference": "ultralytics 8.4.190 utils.nms.non_max_suppression + utils.ops.scale_boxes (torchvision.ops.nms)",
+            "image_wh": image_wh,
+            "input_hw": input_hw,
+            "classes": classes,
+            "conf": conf,
+            "iou": iou,
+            "max_det": max_det,
+            "letterbox": paste,
+            "map_back": map_back_of(ul_ops.scale_boxes, input_hw, image_wh, paste),
+            "outputs": [{"name": "output0", "shape": list(raw.shape), "data": f32(raw)}],
+            "detections": detections_of(out),
+        },
+    )
+
+
+def yolov5_case(rng, name, image_wh, input_hw, classes, n_anchors, conf, iou, max_det, many_ties=False):
+    boxes, scores = yolo_rows(rng, input_hw, n_anchors, classes, n_objects=10, tie_score=0.8)
+    # Objectness times class probability is the score: split each anchor's best score into the two.
+    obj = np.clip(scores.max(1) * rng.uniform(1.0, 1.3, n_anchors), 0, 1).astype(np.float32)
+    obj[obj == 0] = rng.uniform(0, 0.02)
+    cls = np.clip(scores / np.maximum(obj[:, None], 1e-6), 0, 1).astype(np.float32)
+    if many_ties:
+        # Many equal products (0.5 * 0.8) among overlapping same-class boxes and more than 16
+        # candidates: yolov5's unstable `argsort` decides which of them survives NMS.
+        tied = rng.choice(n_anchors, 40, replace=False)
+        obj[tied], cls[tied] = 0.5, 0.0
+        cls[tied, 0] = 0.8
+        boxes[tied[:20], :2] = boxes[tied[0], :2] + rng.uniform(-3, 3, (20, 2)).astype(np.float32)
+        boxes[tied[:20], 2:] = 50.0
+    raw = np.concatenate([boxes, obj[:, None], cls], 1)[None].astype(np.float32)  # [1, N, 5 + C]
+    w0, h0 = image_wh
+    img, _, _ = y5_letterbox(np.zeros((h0, w0, 3), np.uint8), tuple(input_hw), auto=False)
+    assert img.shape[:2] == tuple(input_hw)
+    paste = paste_of(img)
+    out = y5_nms(torch.from_numpy(raw.copy()), conf, iou, max_det=max_det)[0]
+    out[:, :4] = y5_scale_boxes(tuple(input_hw), out[:, :4], (h0, w0, 3))
+    fixture = {
+        "family": "yolov5",
+        "reference": "yolov5 7.0.14 utils.general.non_max_suppression + scale_boxes",
+        "image_wh": image_wh,
+        "input_hw": input_hw,
+        "classes": classes,
+        "conf": conf,
+        "iou": iou,
+        "max_det": max_det,
+        "letterbox": paste,
+        "map_back": map_back_of(y5_scale_boxes, input_hw, image_wh, paste),
+        "outputs": [{"name": "output0", "shape": list(raw.shape), "data": f32(raw)}],
+        "detections": detections_of(out),
+    }
+    if many_ties:
+        # Show that the tie order matters here: with a stable sort yolov5 would keep other boxes.
+        argsort = torch.Tensor.argsort
+        torch.Tensor.argsort = lambda self, dim=-1, descending=False, stable=False: argsort(
+            self, dim=dim, descending=descending, stable=True
+        )
+        try:
+            stable = y5_nms(torch.from_numpy(raw.copy()), conf, iou, max_det=max_det)[0]
+        finally:
+            torch.Tensor.argsort = argsort
+        stable[:, :4] = y5_scale_boxes(tuple(input_hw), stable[:, :4], (h0, w0, 3))
+        fixture["detections_if_sort_were_stable"] = detections_of(stable)
+        assert fixture["detections_if_sort_were_stable"] != fixture["detections"], "ties do not matter in this case"
+    write(f"yolov5_{name}", fixture)
+
+
+def detr_case(rng, name, image_wh, input_hw, classes, queries, threshold):
+    logits = rng.normal(0, 1.5, (1, queries, classes + 1)).astype(np.float32)
+    logits[0, :, classes] += 2.0  # most queries say "no object"
+    for q in rng.choice(queries, queries // 4, replace=False):
+        logits[0, q, rng.integers(classes)] += rng.uniform(3, 8)  # confident objects
+    logits[0, 5] = logits[0, 3]  # two queries with identical scores
+    cxcy = rng.uniform(0, 1, (queries, 2))
+    wh = rng.uniform(0.02, 0.6, (queries, 2))
+    cxcy[:6, 0] = [0.01, 0.99, 0.5, 0.03, 0.97, 0.5]  # boxes crossing the left or right edge
+    wh[:6, 0] = [0.2, 0.3, 0.1, 0.5, 0.4, 0.2]
+    cxcy[6, 1], wh[6, 1] = 0.98, 0.3  # and the bottom
+    boxes = np.concatenate([cxcy, wh], 1)[None].astype(np.float32)
+    # Raise the top scores of the objects crossing an edge above any threshold.
+    logits[0, :7, 0] += 10.0
+    w0, h0 = image_wh
+    out = DetrObjectDetectionOutput(logits=torch.from_numpy(logits.copy()), pred_boxes=torch.from_numpy(boxes.copy()))
+    res = DetrImageProcessor().post_process_object_detection(out, threshold=threshold, target_sizes=[(h0, w0)])[0]
+    dets = [
+        {"bbox": f32(b), "score": float(np.float32(s)), "class": int(c)}
+        for b, s, c in zip(res["boxes"].tolist(), res["scores"].tolist(), res["labels"].tolist())
+    ]
+    write(
+        f"detr_{name}",
+        {
+            "family": "detr",
+            "reference": "transformers 5.24 DetrImageProcessor().post_process_object_detection",
+            "image_wh": image_wh,
+            "input_hw": input_hw,
+            "classes": classes,
+            "conf": threshold,
+            "iou": 0.0,
+            "max_det": queries,
+            "outputs": [
+                {"name": "logits", "shape": list(logits.shape), "data": f32(logits)},
+                {"name": "pred_boxes", "shape": list(boxes.shape), "data": f32(boxes)},
+            ],
+            "detections": dets,
+        },
+    )
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    rng = np.random.default_rng(SEED)
+    # (name, image (w, h), input (h, w), classes, anchors, conf, iou, max_det)
+    yolov8_case(rng, "landscape", [640, 480], [320, 320], 3, 300, 0.001, 0.7, 300)
+    yolov8_case(rng, "portrait_odd", [333, 500], [320, 320], 5, 300, 0.25, 0.45, 300)
+    # 101 * 0.5 = 50.5: Python rounds half to even (50); the cap keeps the 12 best.
+    yolov8_case(rng, "thin_rect_input", [640, 101], [256, 320], 2, 250, 0.05, 0.6, 12)
+    yolov5_case(rng, "landscape", [640, 480], [320, 320], 3, 300, 0.001, 0.45, 300)
+    yolov5_case(rng, "portrait_odd", [333, 500], [320, 320], 4, 300, 0.25, 0.6, 300)
+    yolov5_case(rng, "ties_rect_input", [640, 101], [256, 320], 2, 250, 0.05, 0.45, 30, many_ties=True)
+    detr_case(rng, "three_classes", [640, 480], [320, 320], 3, 60, 0.5)
+    detr_case(rng, "portrait_low_threshold", [333, 500], [384, 384], 6, 50, 0.01)
+    detr_case(rng, "wide", [1000, 217], [320, 480], 12, 40, 0.3)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+//! Models end to end on tiny ONNX graphs (tests/fixtures/models/, made by
+//! scripts/make_bad_models.py): each family's outputs found and mapped back to the image, and
+//! every model that does not fit its family a clear `ModelError`, never a panic.
+
+use std::path::Path;
+
+use super::*;
+use crate::errors::render;
+
+fn spec(file: &str, family: Family, classes: usize) -> ModelSpec {
+    ModelSpec {
+        name: file.to_owned(),
+        path: Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models").join(format!("{file}.onnx")),
+        family,
+        classes: (0..classes).map(|c| format!("class{c}")).collect(),
+        input_size: None,
+        confidence: 0.25,
+        iou: 0.7,
+        max_detections: 300,
+        preprocess: PreprocessSpec::default(),
+        ignore: false,
+    }
+}
+
+fn load(file: &str, family: Family) -> Model {
+    Model::load(&spec(file, family, 3), BackendKind::Tract).unwrap_or_else(|e| panic!("{}", render(&e)))
+}
+
+/// 64 × 48: letterboxed into 32 × 32 at gain 0.5 with 4 px of padding above and below.
+fn image() -> RgbImage {
+    RgbImage::from_pixel(64, 48, image::Rgb([10, 20, 30]))
+}
+
+fn load_error(spec: &ModelSpec) -> ModelError {
+    match Model::load(spec, BackendKind::Tract) {
+        Ok(_) => panic!("{} should not load", spec.name),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn yolov8_boxes_map_back_to_the_image() {
+    let model = load("yolov8_ok", Family::Yolov8);
+    assert_eq!(model.input_hw(), [32, 32]);
+    let detections = model.predict_above(&image(), 0.5).unwrap();
+    assert_eq!(detections, vec![Detection { bbox: [24.0, 16.0, 40.0, 32.0], score: 0.9, class: 1 }]);
+}
+
+#[test]
+fn nhwc_input_is_detected_from_the_model() {
+    let model = load("yolov8_nhwc", Family::Yolov8);
+    assert_eq!(model.preprocess().layout, Layout::Nhwc);
+    let detections = model.predict_above(&image(), 0.5).unwrap();
+    assert_eq!(detections, vec![Detection { bbox: [24.0, 16.0, 40.0, 32.0], score: 0.9, class: 1 }]);
+}
+
+#[test]
+fn yolov5_scores_are_objectness_times_class() {
+    let detections = load("yolov5_ok", Family::Yolov5).predict_above(&image(), 0.5).unwrap();
+    assert_eq!(detections, vec![Detection { bbox: [24.0, 16.0, 40.0, 32.0], score: 0.8 * 0.9, class: 2 }]);
+}
+
+#[test]
+fn detr_outputs_are_found_by_name() {
+    // Three classes: both outputs are [1, 5, 4], and the boxes come first in this export.
+    let detections = load("detr_ok", Family::Detr).predict_above(&image(), 0.5).unwrap();
+    assert_eq!(detections.len(), 1, "{detections:?}");
+    assert_eq!((detections[0].class, detections[0].bbox), (0, [24.0, 12.0, 40.0, 36.0]));
+    assert!(detections[0].score > 0.99);
+}
+
+#[test]
+fn int64_labels_of_nms_included_exports() {
+    let detections = load("boxes_scores_labels_ok", Family::BoxesScoresLabels).predict_above(&image(), 0.5).unwrap();
+    assert_eq!(detections, vec![Detection { bbox: [8.0, 0.0, 24.0, 32.0], score: 0.9, class: 2 }]);
+}
+
+#[test]
+fn classifiers_classify_and_do_not_predict() {
+    let model = load("classifier_ok", Family::Classifier);
+    let p = model.classify(&image()).unwrap();
+    let total = 1.0 + 2f32.exp() + 0.5f32.exp();
+    assert!((p[1] - 2f32.exp() / total).abs() < 1e-6, "{p:?}");
+    let err = model.predict(&image()).unwrap_err();
+    assert!(matches!(err, ModelError::Task { .. }), "{err:?}");
+    assert!(err.to_string().contains("classifier_ok"), "{err}");
+    let err = load("yolov8_ok", Family::Yolov8).classify(&image()).unwrap_err();
+    assert!(err.to_string().contains("use `Model::predict`"), "{err}");
+}
+
+#[test]
+fn outputs_of_the_wrong_rank_fail_at_load() {
+    let err = load_error(&spec("yolov8_wrong_rank", Family::Yolov8, 3));
+    let text = err.to_string();
+    assert!(matches!(err, ModelError::Family { .. }), "{err:?}");
+    assert!(text.contains("yolov8_wrong_rank") && text.contains("[1, 4 + classes, anchors]"), "{text}");
+    assert!(text.contains("[1, 7]"), "{text}");
+}
+
+#[test]
+fn a_class_count_other_than_the_suite_s_fails_at_load() {
+    let text = load_error(&spec("yolov8_four_classes", Family::Yolov8, 3)).to_string();
+    assert!(text.contains("so 4 classes, but `classes` lists 3"), "{text}");
+    let text = load_error(&spec("classifier_ok", Family::Classifier, 5)).to_string();
+    assert!(text.contains("3 classes, but `classes` lists 5"), "{text}");
+    // A DETR export with its `logits` only, or a yolov8 export read as DETR.
+    let text = load_error(&spec("detr_one_output", Family::Detr, 3)).to_string();
+    assert!(text.contains("`logits` and `pred_boxes`"), "{text}");
+    let text = load_error(&spec("yolov8_ok", Family::Detr, 3)).to_string();
+    assert!(text.contains("model yolov8_ok does not fit family detr"), "{text}");
+}
+
+#[test]
+fn nan_outputs_are_an_error_naming_the_output() {
+    let model = load("yolov8_nan", Family::Yolov8);
+    let err = model.predict(&image()).unwrap_err();
+    assert!(matches!(err, ModelError::InvalidOutput { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("yolov8_nan") && text.contains("output0") && text.contains("1 NaN"), "{text}");
+}
+
+#[test]
+fn an_input_that_is_not_an_image_is_refused() {
+    let text = load_error(&spec("rgba_input", Family::Yolov8, 3)).to_string();
+    assert!(text.contains("expected one image input [1, 3, H, W]") && text.contains("[1, 4, 32, 32]"), "{text}");
+    let mut nhwc = spec("yolov8_ok", Family::Yolov8, 3);
+    nhwc.preprocess.layout = Some(Layout::Nhwc);
+    let text = load_error(&nhwc).to_string();
+    assert!(text.contains("as `layout: nhwc` says"), "{text}");
+}
+
+#[test]
+fn dynamic_inputs_need_an_input_size() {
+    let mut dynamic = spec("yolov8_dynamic", Family::Yolov8, 3);
+    let text = render(&load_error(&dynamic));
+    assert!(text.contains("yolov8_dynamic") && text.contains("input_size"), "{text}");
+    dynamic.input_size = Some([32, 32]);
+    let model = Model::load(&dynamic, BackendKind::Tract).unwrap_or_else(|e| panic!("{}", render(&e)));
+    assert_eq!(model.predict_above(&image(), 0.5).unwrap().len(), 1);
+
+    // tract cannot type this graph at all until the size is fixed.
+    let mut dense = spec("yolov8_dense_dynamic", Family::Yolov8, 3);
+    let text = render(&load_error(&dense));
+    assert!(text.contains("yolov8_dense_dynamic") && text.contains("input_size"), "{text}");
+    dense.input_size = Some([4, 4]);
+    let model = Model::load(&dense, BackendKind::Tract).unwrap_or_else(|e| panic!("{}", render(&e)));
+    assert!(model.predict(&image()).unwrap().is_empty());
+}
+
+#[test]
+fn a_missing_or_corrupt_file_is_a_load_error() {
+    let err = load_error(&spec("does_not_exist", Family::Yolov8, 3));
+    assert!(matches!(err, ModelError::Load { .. }), "{err:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let corrupt = dir.path().join("corrupt.onnx");
+    std::fs::write(&corrupt, b"not a model").unwrap();
+    let mut s = spec("corrupt", Family::Yolov8, 3);
+    s.path = corrupt;
+    assert!(matches!(load_error(&s), ModelError::Load { .. }));
+}

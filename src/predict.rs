@@ -1,0 +1,349 @@
+//! `shakedown predict`: run one model on images and print its detections, as COCO results
+//! (`--json`, the input of `shakedown eval`) or as a short table.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::errors::{DatasetError, Error};
+use crate::model::{BackendKind, Detection, Family, Model, PreprocessSpec, EVAL_CONFIDENCE};
+use crate::perturb;
+use crate::spec::{self, ModelSpec, BACKEND_ENV};
+
+/// What to predict with and on; `None` takes the suite's value, then the default.
+#[derive(Debug, Clone, Default)]
+pub struct PredictArgs {
+    pub model: Option<PathBuf>,
+    pub family: Option<String>,
+    pub classes: Option<Vec<String>>,
+    pub suite: Option<PathBuf>,
+    pub model_name: Option<String>,
+    /// Lowest score printed: 0.001 with `json` (what COCO evaluation expects), else the model's
+    /// `confidence`.
+    pub conf: Option<f32>,
+    pub iou: Option<f32>,
+    pub input_size: Option<[u32; 2]>,
+    /// COCO ground truth: image ids by file name, category ids by class name.
+    pub gt: Option<PathBuf>,
+    pub json: bool,
+    pub images: Vec<PathBuf>,
+}
+
+/// Parse `--input-size H,W`.
+pub fn parse_hw(text: &str) -> Result<[u32; 2], String> {
+    let parts: Vec<&str> = text.split([',', 'x']).map(str::trim).collect();
+    match parts.as_slice() {
+        [h, w] => match (h.parse::<u32>(), w.parse::<u32>()) {
+            (Ok(h @ 1..=8192), Ok(w @ 1..=8192)) => Ok([h, w]),
+            _ => Err(format!("`{text}` is not HEIGHT,WIDTH in pixels (1 to 8192)")),
+        },
+        _ => Err(format!("`{text}` is not HEIGHT,WIDTH, e.g. 640,640")),
+    }
+}
+
+/// Run the model on every image; the text to print.
+pub fn run(args: &PredictArgs) -> Result<String, Error> {
+    if args.images.is_empty() {
+        return Err(Error::Usage("give at least one IMAGE".into()));
+    }
+    let (spec, backend) = model_spec(args)?;
+    let conf = args.conf.unwrap_or(if args.json { EVAL_CONFIDENCE } else { spec.confidence });
+    if !(0.0..=1.0).contains(&conf) {
+        return Err(Error::Usage(format!("--conf must be between 0 and 1, got {conf}")));
+    }
+    if spec.family == Family::Classifier {
+        return Err(Error::Usage("`predict` prints detections; family `classifier` gives none".into()));
+    }
+    let gt = args.gt.as_deref().map(GroundTruth::load).transpose()?;
+    let image_ids: Vec<Value> = args
+        .images
+        .iter()
+        .map(|path| match &gt {
+            Some(gt) => gt.image_id(path).map(Value::from),
+            None => Ok(Value::from(file_name(path))),
+        })
+        .collect::<Result<_, _>>()?;
+    let categories = category_ids(&spec.classes, gt.as_ref());
+    let model = Model::load(&spec, backend)?;
+    let predictions: Vec<Vec<Detection>> = args
+        .images
+        .par_iter()
+        .map(|path| {
+            let image = image::open(path)
+                .map_err(|e| DatasetError::Image { path: path.clone(), message: e.to_string() })?
+                .into_rgb8();
+            Ok(model.predict_above(&image, conf)?)
+        })
+        .collect::<Result<_, Error>>()?;
+    Ok(if args.json {
+        coco_results(&image_ids, &predictions, &categories)
+    } else {
+        table(&args.images, &predictions, &spec.classes)
+    })
+}
+
+type Value = serde_json::Value;
+
+/// The model from `--suite`/`--model-name` and the flags, and the backend to run it on.
+fn model_spec(args: &PredictArgs) -> Result<(ModelSpec, BackendKind), Error> {
+    let env = std::env::var(BACKEND_ENV).ok();
+    let (mut spec, backend) = match &args.suite {
+        Some(path) => {
+            let suite = spec::load(path)?;
+            let names: Vec<&str> = suite.models.iter().map(|m| m.name.as_str()).collect();
+            let found = match &args.model_name {
+                Some(name) => suite.models.iter().find(|m| &m.name == name).ok_or_else(|| {
+                    let hint = perturb::closest_of(name, names.iter().copied())
+                        .map_or(String::new(), |c| format!("did you mean `{c}`? "));
+                    Error::Usage(format!(
+                        "{} has no model `{name}`; {hint}models: {}",
+                        path.display(),
+                        names.join(", ")
+                    ))
+                })?,
+                None if suite.models.len() == 1 => &suite.models[0],
+                None => {
+                    return Err(Error::Usage(format!(
+                        "{} lists several models: choose one with --model-name ({})",
+                        path.display(),
+                        names.join(", ")
+                    )))
+                }
+            };
+            (found.clone(), suite.backend)
+        }
+        None => {
+            let (Some(model), Some(_)) = (&args.model, &args.family) else {
+                return Err(Error::Usage("give --model and --family, or --suite (and --model-name)".into()));
+            };
+            let backend = match env.as_deref() {
+                Some(name) => BackendKind::from_name(name).ok_or_else(|| {
+                    Error::Usage(format!(
+                        "unknown backend `{name}` in {BACKEND_ENV}; backends: {}",
+                        BackendKind::NAMES.join(", ")
+                    ))
+                })?,
+                None => BackendKind::default(),
+            };
+            let spec = ModelSpec {
+                name: model.file_stem().map_or("model".into(), |s| s.to_string_lossy().into_owned()),
+                path: model.clone(),
+                family: Family::Yolov8,
+                classes: Vec::new(),
+                input_size: None,
+                confidence: 0.25,
+                iou: 0.7,
+                max_detections: 300,
+                preprocess: PreprocessSpec::default(),
+                ignore: false,
+            };
+            (spec, backend)
+        }
+    };
+    if let Some(model) = &args.model {
+        spec.path = model.clone();
+    }
+    if let Some(name) = &args.family {
+        spec.family = Family::from_name(name).ok_or_else(|| {
+            let hint =
+                perturb::closest_of(name, Family::NAMES).map_or(String::new(), |c| format!("did you mean `{c}`? "));
+            Error::Usage(format!("unknown family `{name}`; {hint}families: {}", Family::NAMES.join(", ")))
+        })?;
+    }
+    if let Some(classes) = &args.classes {
+        spec.classes = classes.iter().map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect();
+    }
+    if let Some(iou) = args.iou {
+        if !(0.0..=1.0).contains(&iou) {
+            return Err(Error::Usage(format!("--iou must be between 0 and 1, got {iou}")));
+        }
+        spec.iou = iou;
+    }
+    if args.input_size.is_some() {
+        spec.input_size = args.input_size;
+    }
+    if !spec.path.is_file() {
+        return Err(Error::Usage(format!("model file {} does not exist", spec.path.display())));
+    }
+    Ok((spec, backend))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// The parts of a COCO ground-truth file `predict` needs.
+struct GroundTruth {
+    path: PathBuf,
+    images: Vec<(PathBuf, u64)>,
+    categories: HashMap<String, u64>,
+}
+
+#[derive(Deserialize)]
+struct RawGt {
+    images: Vec<RawImage>,
+    #[serde(default)]
+    categories: Vec<RawCategory>,
+}
+
+#[derive(Deserialize)]
+struct RawImage {
+    id: u64,
+    file_name: String,
+}
+
+#[derive(Deserialize)]
+struct RawCategory {
+    id: u64,
+    name: String,
+}
+
+impl GroundTruth {
+    fn load(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let raw: RawGt = serde_json::from_str(&text).map_err(|e| {
+            Error::Usage(format!(
+                "{} is not COCO ground truth ({e}); it needs `images` [{{id, file_name}}] and `categories` [{{id, name}}]",
+                path.display()
+            ))
+        })?;
+        Ok(Self {
+            path: path.to_owned(),
+            images: raw.images.into_iter().map(|i| (PathBuf::from(i.file_name), i.id)).collect(),
+            categories: raw.categories.into_iter().map(|c| (c.name, c.id)).collect(),
+        })
+    }
+
+    /// The id of the image whose `file_name` ends the path; the longest such name wins
+    /// (`val/a.jpg` over `a.jpg`).
+    fn image_id(&self, image: &Path) -> Result<u64, Error> {
+        self.images
+            .iter()
+            .filter(|(name, _)| !name.as_os_str().is_empty() && image.ends_with(name))
+            .max_by_key(|(name, _)| name.components().count())
+            .map(|(_, id)| *id)
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "image {} is not listed in {} (no `file_name` ends its path)",
+                    image.display(),
+                    self.path.display()
+                ))
+            })
+    }
+}
+
+/// Category id of each class: by name when the classes name the ground truth's categories
+/// (classes it lacks map to nothing, their detections are dropped), else the class index.
+fn category_ids(classes: &[String], gt: Option<&GroundTruth>) -> Box<dyn Fn(usize) -> Option<u64>> {
+    let by_name: Vec<Option<u64>> = match gt {
+        Some(gt) => classes.iter().map(|c| gt.categories.get(c).copied()).collect(),
+        None => Vec::new(),
+    };
+    if by_name.iter().any(Option::is_some) {
+        Box::new(move |class| by_name.get(class).copied().flatten())
+    } else {
+        Box::new(|class| Some(class as u64))
+    }
+}
+
+/// `[{image_id, category_id, bbox: [x, y, w, h], score}, …]`, one detection a line; 3 decimals
+/// for pixels and 5 for scores, as ultralytics writes them.
+fn coco_results(
+    image_ids: &[Value],
+    predictions: &[Vec<Detection>],
+    category: &dyn Fn(usize) -> Option<u64>,
+) -> String {
+    let round = |v: f32, places: i32| {
+        let f = 10f64.powi(places);
+        (v as f64 * f).round() / f
+    };
+    let mut lines = Vec::new();
+    for (image_id, detections) in image_ids.iter().zip(predictions) {
+        for d in detections {
+            let Some(category_id) = category(d.class) else { continue };
+            let [x1, y1, x2, y2] = d.bbox;
+            // Written by hand to keep COCO's key order (a json! map would sort the keys).
+            let bbox = json!([round(x1, 3), round(y1, 3), round(x2 - x1, 3), round(y2 - y1, 3)]);
+            let score = json!(round(d.score, 5));
+            lines.push(format!(
+                "  {{\"image_id\": {image_id}, \"category_id\": {category_id}, \"bbox\": {bbox}, \"score\": {score}}}"
+            ));
+        }
+    }
+    if lines.is_empty() {
+        "[]\n".into()
+    } else {
+        format!("[\n{}\n]\n", lines.join(",\n"))
+    }
+}
+
+fn table(images: &[PathBuf], predictions: &[Vec<Detection>], classes: &[String]) -> String {
+    let mut out = String::new();
+    for (path, detections) in images.iter().zip(predictions) {
+        let count = detections.len();
+        out.push_str(&format!("{}: {count} detection{}\n", path.display(), if count == 1 { "" } else { "s" }));
+        if count > 0 {
+            out.push_str(&format!(
+                "  {:<16} {:>6} {:>8} {:>8} {:>8} {:>8}\n",
+                "class", "score", "x1", "y1", "x2", "y2"
+            ));
+        }
+        for d in detections {
+            let class = classes.get(d.class).cloned().unwrap_or_else(|| d.class.to_string());
+            let [x1, y1, x2, y2] = d.bbox;
+            out.push_str(&format!("  {class:<16} {:>6.3} {x1:>8.1} {y1:>8.1} {x2:>8.1} {y2:>8.1}\n", d.score));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_size_parses_height_then_width() {
+        assert_eq!(parse_hw("480,640"), Ok([480, 640]));
+        assert_eq!(parse_hw("320x320"), Ok([320, 320]));
+        assert!(parse_hw("640").is_err());
+        assert!(parse_hw("0,10").is_err());
+    }
+
+    #[test]
+    fn image_ids_match_the_longest_file_name() {
+        let gt = GroundTruth {
+            path: "gt.json".into(),
+            images: vec![("a.jpg".into(), 1), ("val/a.jpg".into(), 2), ("b.jpg".into(), 3)],
+            categories: HashMap::new(),
+        };
+        assert_eq!(gt.image_id(Path::new("data/val/a.jpg")).unwrap(), 2);
+        assert_eq!(gt.image_id(Path::new("x/a.jpg")).unwrap(), 1);
+        assert!(gt.image_id(Path::new("ab.jpg")).is_err());
+    }
+
+    #[test]
+    fn categories_by_name_else_by_index() {
+        let gt = GroundTruth {
+            path: "gt.json".into(),
+            images: Vec::new(),
+            categories: [("circle".to_owned(), 7), ("square".to_owned(), 9)].into(),
+        };
+        let classes: Vec<String> = ["square", "star"].map(String::from).to_vec();
+        let map = category_ids(&classes, Some(&gt));
+        assert_eq!((map(0), map(1)), (Some(9), None));
+        let other: Vec<String> = ["cat"].map(String::from).to_vec();
+        assert_eq!(category_ids(&other, Some(&gt))(0), Some(0));
+        let results = coco_results(
+            &[Value::from("a.jpg")],
+            &[vec![Detection { bbox: [1.0, 2.0, 4.5, 8.0], score: 0.123456, class: 0 }]],
+            &*map,
+        );
+        assert_eq!(
+            results,
+            "[\n  {\"image_id\": \"a.jpg\", \"category_id\": 9, \"bbox\": [1.0,2.0,3.5,6.0], \"score\": 0.12346}\n]\n"
+        );
+    }
+}
