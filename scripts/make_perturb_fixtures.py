@@ -11,7 +11,7 @@ Writes into tests/fixtures/perturb/:
                      standard deviation of (out - in) over all pixels and channels,
                      each averaged over `seeds` runs seeded with np.random.seed(0..seeds)
                      (more where single runs vary most: spatter's few drops, fog's fractal, the
-                     motion blur angle)
+                     motion blur angle, frost's choice of photo)
 
 Rerunning reproduces the same files. The float result of each corruption function is
 rounded to uint8, as shakedown does, where imagecorruptions' corrupt() truncates with
@@ -19,8 +19,9 @@ np.uint8: truncation would bias every channel by -0.5 on average.
 
 imagecorruptions 1.1.2 predates current numpy / scikit-image; shims below restore
 np.float_, translate `multichannel=True` to `channel_axis=-1` for skimage's gaussian,
-stub pkg_resources (only frost reads it), and make skimage's random_noise draw its
-generator from np.random so that np.random.seed fixes it too.
+stub pkg_resources where it is missing (only frost reads it, to find its photos), and
+make skimage's random_noise draw its generator from np.random so that np.random.seed
+fixes it too.
 """
 
 import json
@@ -35,8 +36,13 @@ if "pkg_resources" not in sys.modules:
     try:
         import pkg_resources  # noqa: F401
     except ImportError:
+        import importlib.util
+
         stub = types.ModuleType("pkg_resources")
-        stub.resource_filename = lambda *a: None
+        # resource_filename(module name, relative path): the path beside that module's file.
+        stub.resource_filename = lambda module, path: os.path.join(
+            os.path.dirname(importlib.util.find_spec(module).origin), path
+        )
         sys.modules["pkg_resources"] = stub
 
 import imagecorruptions.corruptions as C  # noqa: E402
@@ -64,10 +70,10 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "f
 WIDTH, HEIGHT = 96, 64
 SEEDS = 100
 # Enough runs that the average is within ~2% (one standard error) of its expectation.
-SEEDS_FOR = {"spatter": 400, "fog": 400, "motion_blur": 400}
+SEEDS_FOR = {"spatter": 400, "fog": 400, "motion_blur": 400, "frost": 400}
 
-# imagecorruptions' corruptions that shakedown's CATALOG also has (frost and
-# elastic_transform are not in it).
+# imagecorruptions' corruptions that shakedown's CATALOG also has. shakedown's frost draws its
+# own procedural texture instead of imagecorruptions' photos: only its change size can match.
 DETERMINISTIC = [
     "gaussian_blur",
     "defocus_blur",
@@ -88,6 +94,8 @@ RANDOM = [
     "fog",
     "snow",
     "spatter",
+    "frost",
+    "elastic_transform",
 ]
 
 

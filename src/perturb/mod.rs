@@ -6,24 +6,56 @@
 //! picks the standard values (those of `imagecorruptions` where it has the corruption).
 
 mod brightness;
+mod channel_shuffle;
+mod chromatic_aberration;
+mod color_jitter;
 mod contrast;
+mod cutout;
+mod dark_spots;
+mod dead_pixels;
 mod defocus_blur;
+mod downscale;
+mod elastic_transform;
+mod equalize;
 mod filters;
 mod fog;
+mod frost;
+mod gamma;
 mod gaussian_blur;
 mod gaussian_noise;
+mod glare;
 mod glass_blur;
+mod grayscale;
+mod horizontal_flip;
+mod hue_saturation_value;
 mod impulse_noise;
+mod iso_noise;
 mod jpeg_compression;
+mod median_blur;
 mod motion_blur;
+mod oil_spots;
+mod packet_loss;
 #[cfg(test)]
 mod parity;
+mod perspective;
 mod pixelate;
+mod posterize;
+mod random_crop;
+mod rgb_bgr_swap;
+mod rgb_shift;
+mod rotation;
 mod saturate;
+mod scale;
+mod sepia;
+mod sharpen;
 mod shot_noise;
 mod snow;
 mod spatter;
 mod speckle_noise;
+mod translation;
+mod vertical_flip;
+mod vignetting;
+mod warp;
 mod zoom_blur;
 
 use std::fmt;
@@ -31,6 +63,7 @@ use std::fmt;
 use image::RgbImage;
 
 use crate::seed::CaseRng;
+pub use warp::{Homography, MIN_VISIBLE};
 
 /// Every perturbation shakedown knows. Adding one: a file in this folder and a line here.
 pub const CATALOG: &[PerturbationInfo] = &[
@@ -51,6 +84,37 @@ pub const CATALOG: &[PerturbationInfo] = &[
     fog::INFO,
     snow::INFO,
     spatter::INFO,
+    channel_shuffle::INFO,
+    color_jitter::INFO,
+    hue_saturation_value::INFO,
+    rgb_shift::INFO,
+    sepia::INFO,
+    grayscale::INFO,
+    rgb_bgr_swap::INFO,
+    gamma::INFO,
+    equalize::INFO,
+    glare::INFO,
+    vignetting::INFO,
+    iso_noise::INFO,
+    dead_pixels::INFO,
+    chromatic_aberration::INFO,
+    posterize::INFO,
+    downscale::INFO,
+    sharpen::INFO,
+    median_blur::INFO,
+    frost::INFO,
+    elastic_transform::INFO,
+    cutout::INFO,
+    dark_spots::INFO,
+    oil_spots::INFO,
+    packet_loss::INFO,
+    horizontal_flip::INFO,
+    vertical_flip::INFO,
+    rotation::INFO,
+    perspective::INFO,
+    random_crop::INFO,
+    translation::INFO,
+    scale::INFO,
 ];
 
 /// A family of everyday image changes that a model should survive.
@@ -137,6 +201,19 @@ impl PerturbationInfo {
 /// An image change. Must be deterministic given the generator's state.
 pub trait Perturbation: Send + Sync {
     fn apply(&self, image: &RgbImage, rng: &mut CaseRng) -> RgbImage;
+
+    /// The perturbed image and, for perturbations that move content (geometry), where it went,
+    /// so that labels and clean predictions can follow. Draws exactly what `apply` draws.
+    fn apply_moving(&self, image: &RgbImage, rng: &mut CaseRng) -> Moved {
+        Moved { image: self.apply(image, rng), motion: None }
+    }
+}
+
+/// A perturbed image and the motion of its content, if any.
+pub struct Moved {
+    pub image: RgbImage,
+    /// Maps points of the input image to the output; `None` when nothing moved.
+    pub motion: Option<Homography>,
 }
 
 /// Catalog entry by name.
@@ -210,7 +287,8 @@ mod tests {
         let img = RgbImage::from_fn(64, 48, |x, y| {
             image::Rgb([(60 + 2 * x) as u8, (70 + 2 * y) as u8, (90 + (x * y) % 64) as u8])
         });
-        for p in CATALOG {
+        // Perturbations without parameters (a flip, a channel swap) have one strength only.
+        for p in CATALOG.iter().filter(|p| !p.params.is_empty()) {
             // Summed over a few draws: one fog or spatter draw can change less than a milder one.
             let change = |values: &[f64]| {
                 let op = (p.build)(values);

@@ -1,0 +1,161 @@
+//! Hue, saturation and value shifted at random: white balance, colour processing or exposure gone off.
+
+use image::RgbImage;
+use rand::Rng;
+
+use super::filters::round_u8;
+use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
+use crate::seed::CaseRng;
+
+pub const INFO: PerturbationInfo = PerturbationInfo {
+    name: "hue_saturation_value",
+    factor: RiskFactor::Color,
+    summary: "HSV hue rotated, saturation and value shifted, each by a random amount up to its limit",
+    params: &[
+        ParamInfo {
+            name: "hue_shift",
+            unit: "degrees (shift drawn uniformly within +-limit)",
+            min: 0.0,
+            max: 180.0,
+            default: 40.0,
+        },
+        ParamInfo {
+            name: "sat_shift",
+            unit: "fraction of full saturation (shift drawn uniformly within +-limit)",
+            min: 0.0,
+            max: 1.0,
+            default: 0.12,
+        },
+        ParamInfo {
+            name: "val_shift",
+            unit: "fraction of full scale (shift drawn uniformly within +-limit)",
+            min: 0.0,
+            max: 1.0,
+            default: 0.08,
+        },
+    ],
+    // Severity 3 is albumentations' HueSaturationValue default: 20 OpenCV hue units (40 degrees),
+    // 30 and 20 of 255 for saturation and value.
+    severities: [&[10.0, 0.04, 0.03], &[20.0, 0.08, 0.05], &[40.0, 0.12, 0.08], &[60.0, 0.2, 0.12], &[90.0, 0.3, 0.2]],
+    build: |v| Box::new(HueSaturationValue { hue: v[0] as f32, saturation: v[1] as f32, value: v[2] as f32 }),
+};
+
+pub struct HueSaturationValue {
+    pub hue: f32,
+    pub saturation: f32,
+    pub value: f32,
+}
+
+impl Perturbation for HueSaturationValue {
+    fn apply(&self, image: &RgbImage, rng: &mut CaseRng) -> RgbImage {
+        let mut draw = |limit: f32| rng.random_range(-limit..=limit);
+        let (dh, ds, dv) = (draw(self.hue) / 60.0, draw(self.saturation), draw(self.value) * 255.0);
+        shift_hsv(image, dh, ds, dv)
+    }
+}
+
+/// `1 / i` for every difference of two bytes: HSV conversion without a division a pixel.
+static RECIPROCALS: [f32; 256] = {
+    let mut t = [0f32; 256];
+    let mut i = 1;
+    while i < 256 {
+        t[i] = 1.0 / i as f32;
+        i += 1;
+    }
+    t
+};
+
+/// HSV of a pixel as OpenCV's conversion: hue in sextants [0, 6), saturation 0-1, value 0-255.
+/// Grey has hue 0 (red), so raising its saturation tints it red, as there.
+#[inline]
+pub(crate) fn rgb_to_hsv(r: u8, g: u8, b: u8) -> [f32; 3] {
+    let v = r.max(g).max(b);
+    let delta = v - r.min(g).min(b);
+    if delta == 0 {
+        return [0.0, 0.0, v as f32];
+    }
+    let inv = RECIPROCALS[delta as usize];
+    let [r, g, b] = [r, g, b].map(f32::from);
+    let vf = v as f32;
+    let h = if vf == r {
+        (g - b) * inv
+    } else if vf == g {
+        2.0 + (b - r) * inv
+    } else {
+        4.0 + (r - g) * inv
+    };
+    [if h < 0.0 { h + 6.0 } else { h }, delta as f32 * RECIPROCALS[v as usize], vf]
+}
+
+/// RGB (0-255 floats) of hue in sextants [0, 6), saturation 0-1 and value 0-255.
+#[inline]
+pub(crate) fn hsv_to_rgb(h: f32, s: f32, v: f32) -> [f32; 3] {
+    // Truncation is floor for h >= 0, without a libm call.
+    let sector = h as u32;
+    let f = h - sector as f32;
+    let p = v * (1.0 - s);
+    let q = v * (1.0 - s * f);
+    let t = v * (1.0 - s * (1.0 - f));
+    match sector {
+        0 => [v, t, p],
+        1 => [q, v, p],
+        2 => [p, v, t],
+        3 => [p, q, v],
+        4 => [t, p, v],
+        _ => [v, p, q],
+    }
+}
+
+/// Rotate hue by `dh` sextants, add `ds` to saturation (0-1) and `dv` to value (0-255).
+pub(crate) fn shift_hsv(image: &RgbImage, dh: f32, ds: f32, dv: f32) -> RgbImage {
+    // Into [0, 6) once, so that one subtraction a pixel wraps the rotated hue.
+    let dh = dh.rem_euclid(6.0);
+    let mut out = image.clone();
+    for px in out.chunks_exact_mut(3) {
+        let [h, s, v] = rgb_to_hsv(px[0], px[1], px[2]);
+        let h = h + dh;
+        let h = if h >= 6.0 { h - 6.0 } else { h };
+        let rgb = hsv_to_rgb(h, (s + ds).clamp(0.0, 1.0), (v + dv).clamp(0.0, 255.0));
+        for (o, c) in px.iter_mut().zip(rgb) {
+            *o = round_u8(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seed::case_rng;
+
+    fn all_colours() -> RgbImage {
+        RgbImage::from_fn(64, 64, |x, y| image::Rgb([(x * 4) as u8, (y * 4) as u8, ((x * 13 + y * 7) % 256) as u8]))
+    }
+
+    #[test]
+    fn no_shift_is_identity() {
+        let img = all_colours();
+        assert_eq!(shift_hsv(&img, 0.0, 0.0, 0.0), img);
+        let op = HueSaturationValue { hue: 0.0, saturation: 0.0, value: 0.0 };
+        assert_eq!(op.apply(&img, &mut case_rng(0, "t", 0)), img);
+    }
+
+    #[test]
+    fn a_third_of_a_turn_maps_primaries_round() {
+        let img = RgbImage::from_fn(3, 1, |x, _| image::Rgb([[255, 0, 0], [0, 255, 0], [0, 0, 255]][x as usize]));
+        let out = shift_hsv(&img, 2.0, 0.0, 0.0);
+        let px: Vec<[u8; 3]> = out.pixels().map(|p| p.0).collect();
+        assert_eq!(px, [[0, 255, 0], [0, 0, 255], [255, 0, 0]]);
+        // A full turn back is the identity.
+        assert_eq!(shift_hsv(&img, -6.0, 0.0, 0.0), img);
+    }
+
+    #[test]
+    fn saturation_and_value_shifts() {
+        let img = RgbImage::from_pixel(1, 1, image::Rgb([200, 150, 100]));
+        // S 0.5 -> 0.25: the min rises to 150, the middle channel keeps its place (175).
+        assert_eq!(shift_hsv(&img, 0.0, -0.25, 0.0).get_pixel(0, 0).0, [200, 175, 150]);
+        // V 200 -> 100 at the same hue and saturation halves every channel.
+        assert_eq!(shift_hsv(&img, 0.0, 0.0, -100.0).get_pixel(0, 0).0, [100, 75, 50]);
+    }
+}

@@ -1,0 +1,58 @@
+//! Rotation: a camera a few degrees off level. The corners left uncovered are black.
+
+use rand::Rng;
+
+use super::warp::{Geometric, Homography, Warped};
+use super::{ParamInfo, PerturbationInfo, RiskFactor};
+use crate::seed::CaseRng;
+
+pub const INFO: PerturbationInfo = PerturbationInfo {
+    name: "rotation",
+    factor: RiskFactor::Geometry,
+    summary: "rotate about the centre by the angle, clockwise or not at random; labels follow",
+    params: &[ParamInfo { name: "angle", unit: "degrees", min: 0.0, max: 180.0, default: 10.0 }],
+    severities: [&[3.0], &[6.0], &[10.0], &[15.0], &[25.0]],
+    build: |v| Box::new(Warped(Rotation { angle: v[0] })),
+};
+
+pub struct Rotation {
+    pub angle: f64,
+}
+
+impl Geometric for Rotation {
+    fn motion(&self, width: u32, height: u32, rng: &mut CaseRng) -> Homography {
+        // The angle is the severity; only its direction is drawn, so every image is hit as hard.
+        let sign = if rng.random::<bool>() { 1.0 } else { -1.0 };
+        Homography::rotation(sign * self.angle, f64::from(width) / 2.0, f64::from(height) / 2.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::perturb::Perturbation;
+    use crate::seed::case_rng;
+    use image::RgbImage;
+
+    #[test]
+    fn zero_angle_keeps_the_image_and_half_turn_reverses_it() {
+        let img = RgbImage::from_fn(6, 4, |x, y| image::Rgb([(x * 40) as u8, (y * 60) as u8, 7]));
+        assert_eq!(Warped(Rotation { angle: 0.0 }).apply(&img, &mut case_rng(0, "", 0)), img);
+        let turned = Warped(Rotation { angle: 180.0 }).apply(&img, &mut case_rng(0, "", 0));
+        assert_eq!(turned, image::imageops::rotate180(&img));
+    }
+
+    #[test]
+    fn boxes_grow_to_hold_their_rotated_corners() {
+        let moved = Warped(Rotation { angle: 45.0 })
+            .apply_moving(&RgbImage::new(100, 100), &mut case_rng(0, "", 0))
+            .motion
+            .unwrap()
+            .move_box([40.0, 40.0, 60.0, 60.0], 100, 100)
+            .unwrap();
+        let half = 10.0 * 2f64.sqrt();
+        for (got, want) in moved.iter().zip([50.0 - half, 50.0 - half, 50.0 + half, 50.0 + half]) {
+            assert!((got - want).abs() < 1e-9, "{moved:?}");
+        }
+    }
+}

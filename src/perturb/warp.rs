@@ -1,0 +1,239 @@
+//! Geometry shared by the perturbations that move image content: a projective map, image
+//! resampling through it, and the rule that moves labelled boxes along.
+//!
+//! Coordinates are continuous pixels: the image spans `[0, w] × [0, h]` and pixel `(i, j)` has its
+//! centre at `(i + 0.5, j + 0.5)`, so a flip maps `x` to `w - x` exactly and boxes in COCO pixels
+//! move with the same matrix as the image.
+
+use image::RgbImage;
+
+use super::{Moved, Perturbation};
+use crate::seed::CaseRng;
+
+/// A projective map of the plane, `[x', y', w'] = M · [x, y, 1]`, row-major.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Homography(pub [f64; 9]);
+
+/// Share of a moved box that must stay inside the image for the box to be kept (then clipped).
+/// Below it, too little of the object is left to expect a detection.
+pub const MIN_VISIBLE: f64 = 0.5;
+
+impl Homography {
+    pub const IDENTITY: Homography = Homography([1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+
+    /// Scale by `(sx, sy)` about the origin, then translate by `(tx, ty)`.
+    pub fn scale_translate(sx: f64, sy: f64, tx: f64, ty: f64) -> Self {
+        Homography([sx, 0.0, tx, 0.0, sy, ty, 0.0, 0.0, 1.0])
+    }
+
+    /// Rotation by `degrees` (counter-clockwise on screen) about `(cx, cy)`.
+    pub fn rotation(degrees: f64, cx: f64, cy: f64) -> Self {
+        let (s, c) = degrees.to_radians().sin_cos();
+        // Image y points down, so a visually counter-clockwise turn has `-s` in the first row.
+        Homography([c, s, cx - c * cx - s * cy, -s, c, cy + s * cx - c * cy, 0.0, 0.0, 1.0])
+    }
+
+    /// The map sending each of `from` to the matching point of `to` (four points, no three collinear).
+    pub fn from_points(from: [[f64; 2]; 4], to: [[f64; 2]; 4]) -> Option<Self> {
+        // Eight equations in the eight unknowns (m[8] = 1), solved by Gaussian elimination.
+        let mut a = [[0.0f64; 9]; 8];
+        for k in 0..4 {
+            let ([x, y], [u, v]) = (from[k], to[k]);
+            a[2 * k] = [x, y, 1.0, 0.0, 0.0, 0.0, -u * x, -u * y, u];
+            a[2 * k + 1] = [0.0, 0.0, 0.0, x, y, 1.0, -v * x, -v * y, v];
+        }
+        for col in 0..8 {
+            let pivot = (col..8).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+            if a[pivot][col].abs() < 1e-12 {
+                return None;
+            }
+            a.swap(col, pivot);
+            let pivot_row = a[col];
+            for (r, row) in a.iter_mut().enumerate() {
+                if r != col {
+                    let f = row[col] / pivot_row[col];
+                    for (x, p) in row.iter_mut().zip(pivot_row).skip(col) {
+                        *x -= f * p;
+                    }
+                }
+            }
+        }
+        let m: Vec<f64> = (0..8).map(|i| a[i][8] / a[i][i]).collect();
+        Some(Homography([m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], 1.0]))
+    }
+
+    /// `self` after `first`.
+    pub fn after(&self, first: &Homography) -> Homography {
+        let (a, b) = (&self.0, &first.0);
+        let mut m = [0.0; 9];
+        for r in 0..3 {
+            for c in 0..3 {
+                m[3 * r + c] = (0..3).map(|k| a[3 * r + k] * b[3 * k + c]).sum();
+            }
+        }
+        Homography(m)
+    }
+
+    pub fn inverse(&self) -> Option<Homography> {
+        let m = &self.0;
+        let cof = [
+            m[4] * m[8] - m[5] * m[7],
+            m[2] * m[7] - m[1] * m[8],
+            m[1] * m[5] - m[2] * m[4],
+            m[5] * m[6] - m[3] * m[8],
+            m[0] * m[8] - m[2] * m[6],
+            m[2] * m[3] - m[0] * m[5],
+            m[3] * m[7] - m[4] * m[6],
+            m[1] * m[6] - m[0] * m[7],
+            m[0] * m[4] - m[1] * m[3],
+        ];
+        let det = m[0] * cof[0] + m[1] * cof[3] + m[2] * cof[6];
+        (det.abs() > 1e-12).then(|| Homography(cof.map(|c| c / det)))
+    }
+
+    pub fn map(&self, x: f64, y: f64) -> (f64, f64) {
+        let m = &self.0;
+        let w = m[6] * x + m[7] * y + m[8];
+        ((m[0] * x + m[1] * y + m[2]) / w, (m[3] * x + m[4] * y + m[5]) / w)
+    }
+
+    /// Where box `[x1, y1, x2, y2]` lands in a `width × height` image: the box around its moved
+    /// corners, clipped to the image; `None` when less than [`MIN_VISIBLE`] of it stays inside.
+    pub fn move_box(&self, bbox: [f64; 4], width: u32, height: u32) -> Option<[f64; 4]> {
+        let [x1, y1, x2, y2] = bbox;
+        let corners = [(x1, y1), (x2, y1), (x1, y2), (x2, y2)].map(|(x, y)| self.map(x, y));
+        if corners.iter().any(|(x, y)| !x.is_finite() || !y.is_finite()) {
+            return None;
+        }
+        let lo = |f: fn(&(f64, f64)) -> f64| corners.iter().map(f).fold(f64::INFINITY, f64::min);
+        let hi = |f: fn(&(f64, f64)) -> f64| corners.iter().map(f).fold(f64::NEG_INFINITY, f64::max);
+        let moved = [lo(|c| c.0), lo(|c| c.1), hi(|c| c.0), hi(|c| c.1)];
+        let (w, h) = (f64::from(width), f64::from(height));
+        let clipped = [moved[0].clamp(0.0, w), moved[1].clamp(0.0, h), moved[2].clamp(0.0, w), moved[3].clamp(0.0, h)];
+        let area = |b: &[f64; 4]| (b[2] - b[0]).max(0.0) * (b[3] - b[1]).max(0.0);
+        let full = area(&moved);
+        // A degenerate (zero-area) label stays when its position is still inside the image.
+        let visible = if full > 0.0 {
+            area(&clipped) / full
+        } else if moved == clipped {
+            1.0
+        } else {
+            0.0
+        };
+        (visible >= MIN_VISIBLE).then_some(clipped)
+    }
+}
+
+/// A perturbation that moves content by one projective map per image: it picks the map, the
+/// shared code renders the image and reports the motion so labels follow.
+pub trait Geometric: Send + Sync {
+    /// The map for an image of this size; any randomness comes from `rng`.
+    fn motion(&self, width: u32, height: u32, rng: &mut CaseRng) -> Homography;
+
+    /// Render through `motion`; exact maps (flips) override this with a direct copy.
+    fn render(&self, image: &RgbImage, motion: &Homography) -> RgbImage {
+        warp(image, motion)
+    }
+}
+
+/// Adapts a [`Geometric`] to the catalog's [`Perturbation`].
+pub struct Warped<G>(pub G);
+
+impl<G: Geometric> Perturbation for Warped<G> {
+    fn apply(&self, image: &RgbImage, rng: &mut CaseRng) -> RgbImage {
+        self.apply_moving(image, rng).image
+    }
+
+    fn apply_moving(&self, image: &RgbImage, rng: &mut CaseRng) -> Moved {
+        let motion = self.0.motion(image.width(), image.height(), rng);
+        Moved { image: self.0.render(image, &motion), motion: Some(motion) }
+    }
+}
+
+/// `image` seen through `motion`, in an image of the same size: each output pixel samples the
+/// input bilinearly where the inverse map sends its centre; outside the input it is black.
+pub fn warp(image: &RgbImage, motion: &Homography) -> RgbImage {
+    let (w, h) = image.dimensions();
+    let mut out = RgbImage::new(w, h);
+    let Some(inv) = motion.inverse() else {
+        return out;
+    };
+    let src = image.as_raw();
+    let (wi, hi) = (w as i64, h as i64);
+    let fetch = |x: i64, y: i64| -> [f32; 3] {
+        if x < 0 || y < 0 || x >= wi || y >= hi {
+            return [0.0; 3];
+        }
+        let i = 3 * (y * wi + x) as usize;
+        [src[i] as f32, src[i + 1] as f32, src[i + 2] as f32]
+    };
+    for (j, row) in out.chunks_mut(3 * w as usize).enumerate() {
+        let v = j as f64 + 0.5;
+        for (i, px) in row.chunks_mut(3).enumerate() {
+            let (x, y) = inv.map(i as f64 + 0.5, v);
+            // Back to pixel-index space, where integer coordinates are pixel centres.
+            let (x, y) = (x - 0.5, y - 0.5);
+            if !(x > -1.0 && y > -1.0 && x < w as f64 && y < h as f64) {
+                continue;
+            }
+            let (x0, y0) = (x.floor(), y.floor());
+            let (fx, fy) = ((x - x0) as f32, (y - y0) as f32);
+            let (x0, y0) = (x0 as i64, y0 as i64);
+            let (a, b, c, d) = (fetch(x0, y0), fetch(x0 + 1, y0), fetch(x0, y0 + 1), fetch(x0 + 1, y0 + 1));
+            for k in 0..3 {
+                let top = a[k] + (b[k] - a[k]) * fx;
+                let bottom = c[k] + (d[k] - c[k]) * fx;
+                px[k] = super::to_u8(top + (bottom - top) * fy);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: (f64, f64), b: (f64, f64)) -> bool {
+        (a.0 - b.0).abs() < 1e-9 && (a.1 - b.1).abs() < 1e-9
+    }
+
+    #[test]
+    fn four_points_define_the_map() {
+        let from = [[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]];
+        let to = [[1.0, 2.0], [9.0, 0.0], [12.0, 11.0], [0.0, 9.0]];
+        let m = Homography::from_points(from, to).unwrap();
+        for (f, t) in from.iter().zip(&to) {
+            assert!(close(m.map(f[0], f[1]), (t[0], t[1])), "{:?}", m.map(f[0], f[1]));
+        }
+        let back = m.inverse().unwrap();
+        assert!(close(back.map(1.0, 2.0), (0.0, 0.0)));
+        assert!(close(back.after(&m).map(3.0, 4.0), (3.0, 4.0)));
+        assert!(Homography::from_points(from, [[0.0, 0.0]; 4]).is_none());
+    }
+
+    #[test]
+    fn rotation_turns_about_the_centre() {
+        let r = Homography::rotation(90.0, 5.0, 5.0);
+        assert!(close(r.map(5.0, 5.0), (5.0, 5.0)));
+        // On screen (y down), a counter-clockwise quarter turn takes the right-hand point to the top.
+        assert!(close(r.map(10.0, 5.0), (5.0, 0.0)));
+    }
+
+    #[test]
+    fn boxes_are_clipped_or_dropped_by_visibility() {
+        let shift = Homography::scale_translate(1.0, 1.0, 6.0, 0.0);
+        assert_eq!(shift.move_box([0.0, 0.0, 8.0, 4.0], 10, 10), Some([6.0, 0.0, 10.0, 4.0]));
+        assert_eq!(shift.move_box([0.0, 0.0, 10.0, 4.0], 10, 10), None, "40 % visible");
+        assert_eq!(Homography::IDENTITY.move_box([2.0, 2.0, 2.0, 2.0], 10, 10), Some([2.0, 2.0, 2.0, 2.0]));
+    }
+
+    #[test]
+    fn identity_warp_is_lossless_and_a_shift_moves_pixels() {
+        let img = RgbImage::from_fn(7, 5, |x, y| image::Rgb([(x * 30) as u8, (y * 40) as u8, 9]));
+        assert_eq!(warp(&img, &Homography::IDENTITY), img);
+        let moved = warp(&img, &Homography::scale_translate(1.0, 1.0, 2.0, 1.0));
+        assert_eq!(moved.get_pixel(4, 3), img.get_pixel(2, 2));
+        assert_eq!(moved.get_pixel(0, 0).0, [0, 0, 0]);
+    }
+}

@@ -1,0 +1,28 @@
+//! Geometry moves the labels: after a flip, a small rotation, a zoom or a crop the model still
+//! finds the objects where they now are, so mAP stays near its clean value and few images count
+//! as impacted. Were the labels left in place, a vertical flip would score near zero.
+
+use std::path::Path;
+
+use shakedown::expand::CaseKind;
+use shakedown::harness;
+
+#[test]
+fn labels_follow_the_content() {
+    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/suites/geometry.yaml");
+    let runs = harness::load_suites(&suite).unwrap_or_else(|_| panic!("{} is valid", suite.display()));
+    let run = &runs[0];
+    let clean = run.outcome_scores(&run.cases[0]).unwrap();
+    let clean_map50 = clean.get("map50").unwrap();
+    assert!(clean_map50 > 0.7, "{clean:?}");
+    let mut checked = 0;
+    for case in run.cases.iter().filter(|c| matches!(c.kind, CaseKind::Perturbed { .. })) {
+        let scores = run.outcome_scores(case).unwrap();
+        let (map50, risk) = (scores.get("map50").unwrap(), scores.get("risk").unwrap());
+        // The shapes are symmetric enough that flips cost little; the zoom and crop change sizes.
+        assert!(map50 > clean_map50 - 0.2, "{}: mAP@0.5 {map50} vs clean {clean_map50}", case.name);
+        assert!(risk < 50.0, "{}: risk {risk}", case.name);
+        checked += 1;
+    }
+    assert_eq!(checked, 5);
+}
