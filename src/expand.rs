@@ -51,9 +51,9 @@ pub fn expand(suite: &Suite) -> Vec<Case> {
                 kind: CaseKind::Factor { factor: f },
             });
             for (g, grid) in rf.grids.iter().enumerate() {
-                for (p, point) in grid.points.iter().enumerate() {
+                for p in 0..grid.points.len() {
                     cases.push(Case {
-                        name: format!("{prefix}::{}::{}::{}", rf.factor, grid.perturbation.name, point.label),
+                        name: format!("{prefix}::{}::{}", rf.factor, grid.setting(p)),
                         model: m,
                         kind: CaseKind::Perturbed { factor: f, grid: g, point: p },
                     });

@@ -13,7 +13,7 @@ use globset::{Glob, GlobMatcher};
 use miette::{NamedSource, SourceSpan};
 
 use crate::errors::{Error, InvalidSuite, SuiteError, SuiteErrorKind};
-use crate::model::{BackendKind, Family};
+use crate::model::{BackendKind, Channels, Family, Layout, PreprocessSpec, Resize};
 use crate::path;
 use crate::perturb::{self, PerturbationInfo, RiskFactor};
 use raw::RawSuite;
@@ -48,14 +48,18 @@ pub struct ModelSpec {
     pub confidence: f32,
     pub iou: f32,
     pub max_detections: usize,
+    /// Overrides of the family's pre-processing.
+    pub preprocess: PreprocessSpec,
     /// Tests of this model run only on request (`--ignored`).
     pub ignore: bool,
 }
 
 #[derive(Debug, Clone)]
 pub struct DatasetSpec {
-    /// COCO annotations; `None` for a plain image folder without labels.
+    /// COCO annotations; `None` for a plain image folder, labelled or not by `class_folders`.
     pub annotations: Option<PathBuf>,
+    /// Each image's class is its folder's name (classification datasets).
+    pub class_folders: bool,
     /// Directory the glob is relative to (the suite's).
     pub root: PathBuf,
     pub pattern: String,
@@ -70,10 +74,21 @@ pub enum ImpactRule {
     GroundTruth { delta: f32, iou: f32 },
     /// F1 of the perturbed predictions against the clean ones is below `1 - delta`.
     Consistency { delta: f32, iou: f32 },
+    /// Classifiers: the top-1 class changes, or the true class's probability drops by more
+    /// than `delta`.
+    Classification { delta: f32 },
 }
 
 impl ImpactRule {
-    pub const NAMES: [&'static str; 2] = ["ground_truth", "consistency"];
+    pub const NAMES: [&'static str; 3] = ["ground_truth", "consistency", "classification"];
+
+    pub fn delta(self) -> f32 {
+        match self {
+            ImpactRule::GroundTruth { delta, .. }
+            | ImpactRule::Consistency { delta, .. }
+            | ImpactRule::Classification { delta } => delta,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +106,17 @@ pub struct Grid {
     pub points: Vec<GridPoint>,
 }
 
+impl Grid {
+    /// Point `p` as written in test names: `gaussian_blur::sigma=2`, or just `horizontal_flip` for a
+    /// perturbation without parameters.
+    pub fn setting(&self, p: usize) -> String {
+        match self.points[p].label.as_str() {
+            "" => self.perturbation.name.to_owned(),
+            label => format!("{}::{label}", self.perturbation.name),
+        }
+    }
+}
+
 /// One setting of a perturbation's parameters: one case per model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GridPoint {
@@ -104,6 +130,7 @@ pub struct GridPoint {
 pub struct Budgets {
     pub risk: f64,
     pub clean_map50: f64,
+    pub clean_top1: f64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -262,6 +289,8 @@ impl Validator {
         self.in_range(b.risk, 0.0, 100.0, &path!["budgets", "risk"], "budgets.risk");
         self.in_range(b.factor_risk, 0.0, 100.0, &path!["budgets", "factor_risk"], "budgets.factor_risk");
         self.in_range(b.clean_map50, 0.0, 1.0, &path!["budgets", "clean_map50"], "budgets.clean_map50");
+        self.in_range(b.clean_top1, 0.0, 1.0, &path!["budgets", "clean_top1"], "budgets.clean_top1");
+        self.task(&raw, &models);
         let t = &raw.tolerance;
         self.in_range(t.risk, 0.0, 100.0, &path!["tolerance", "risk"], "tolerance.risk");
         self.in_range(t.metric, 0.0, 1.0, &path!["tolerance", "metric"], "tolerance.metric");
@@ -274,9 +303,61 @@ impl Validator {
             dataset: dataset?,
             impact: impact?,
             risk_factors,
-            budgets: Budgets { risk: b.risk, clean_map50: b.clean_map50 },
+            budgets: Budgets { risk: b.risk, clean_map50: b.clean_map50, clean_top1: b.clean_top1 },
             tolerance: Tolerance { risk: t.risk, metric: t.metric },
         })
+    }
+
+    /// One task per suite: classifiers with class folders and the `classification` rule, or
+    /// detectors with COCO boxes (or no labels) and a box rule.
+    fn task(&mut self, raw: &RawSuite, models: &[ModelSpec]) {
+        let classifier = |m: &ModelSpec| m.family == Family::Classifier;
+        let classifying = raw.impact.rule == "classification";
+        if let Some(i) = models.iter().position(|m| classifier(m) != classifying) {
+            let (message, help) = if classifying {
+                (
+                    format!(
+                        "model `{}` is a {} detector, but the impact rule is `classification`",
+                        models[i].name,
+                        models[i].family.name()
+                    ),
+                    "detectors take `rule: ground_truth` or `consistency`; put classifiers in a suite of their own",
+                )
+            } else {
+                (
+                    format!(
+                        "model `{}` is a classifier, but the impact rule `{}` compares boxes",
+                        models[i].name, raw.impact.rule
+                    ),
+                    "classifiers take `impact: {rule: classification}`; put detectors in a suite of their own",
+                )
+            };
+            self.at_value(SuiteErrorKind::Inconsistent, &path!["models", i, "family"], message, Some(help.into()));
+        }
+        if classifying && raw.dataset.annotations.is_some() {
+            self.at_value(
+                SuiteErrorKind::Inconsistent,
+                &path!["dataset", "annotations"],
+                "the `classification` rule needs one class per image, and COCO annotations give boxes".into(),
+                Some("use `class_folders: true` with `images: <folder>/*/*.png`".into()),
+            );
+        }
+        if !classifying && raw.dataset.class_folders {
+            self.at_value(
+                SuiteErrorKind::Inconsistent,
+                &path!["dataset", "class_folders"],
+                "class folders label whole images, and box impact rules need boxes".into(),
+                Some("use `impact: {rule: classification}` with classifiers".into()),
+            );
+        }
+        if !classifying && raw.budgets.clean_top1 > 0.0 {
+            self.at_value(
+                SuiteErrorKind::Inconsistent,
+                &path!["budgets", "clean_top1"],
+                "`clean_top1` is a classifier budget, for suites under the `classification` rule".into(),
+                Some("use `clean_map50` for detectors".into()),
+            );
+        }
     }
 
     fn backend(&mut self, from_suite: Option<&str>, from_env: Option<&str>) -> Option<BackendKind> {
@@ -363,7 +444,8 @@ impl Validator {
                     None,
                 );
             }
-            if let Some(family) = family {
+            let preprocess = self.preprocess(m.preprocess.as_ref(), &path!["models", i, "preprocess"]);
+            if let (Some(family), Some(preprocess)) = (family, preprocess) {
                 models.push(ModelSpec {
                     name: m.name.clone(),
                     path,
@@ -373,6 +455,7 @@ impl Validator {
                     confidence: confidence as f32,
                     iou: iou as f32,
                     max_detections,
+                    preprocess,
                     ignore: m.ignore,
                 });
             }
@@ -380,11 +463,92 @@ impl Validator {
         models
     }
 
+    /// A model's `preprocess` overrides; `None` when one is invalid (each problem reported).
+    fn preprocess(&mut self, raw: Option<&raw::RawPreprocess>, at: &[Seg]) -> Option<PreprocessSpec> {
+        let Some(p) = raw else { return Some(PreprocessSpec::default()) };
+        let key_at = |key: &str| {
+            let mut k = at.to_vec();
+            k.push(key.into());
+            k
+        };
+        let resize =
+            self.choice(p.resize.as_deref(), &key_at("resize"), &Resize::NAMES).map(|v| v.and_then(Resize::from_name));
+        let channels = self
+            .choice(p.channels.as_deref(), &key_at("channels"), &Channels::NAMES)
+            .map(|v| v.and_then(Channels::from_name));
+        let layout =
+            self.choice(p.layout.as_deref(), &key_at("layout"), &Layout::NAMES).map(|v| v.and_then(Layout::from_name));
+        let mut ok = true;
+        for (key, values) in [("mean", p.mean), ("std", p.std)] {
+            for (k, v) in values.iter().flatten().enumerate() {
+                let fine = v.is_finite() && (key == "mean" || *v > 0.0);
+                if !fine {
+                    let mut e_at = key_at(key);
+                    e_at.push(k.into());
+                    let rule = if key == "std" { "a positive number" } else { "a finite number" };
+                    self.at_value(SuiteErrorKind::OutOfRange, &e_at, format!("{key} must be {rule}, got {v}"), None);
+                    ok = false;
+                }
+            }
+        }
+        if let Some(scale) = p.scale.filter(|s| !(s.is_finite() && *s > 0.0)) {
+            self.at_value(
+                SuiteErrorKind::OutOfRange,
+                &key_at("scale"),
+                format!("scale must be a positive number, got {scale}"),
+                Some("pixel values are divided by it: 255 maps them to 0-1, 1 keeps 0-255".into()),
+            );
+            ok = false;
+        }
+        let f32s = |v: [f64; 3]| v.map(|x| x as f32);
+        Some(PreprocessSpec {
+            resize: resize?,
+            mean: p.mean.map(f32s),
+            std: p.std.map(f32s),
+            channels: channels?,
+            layout: layout?,
+            scale: p.scale.map(|s| s as f32),
+        })
+        .filter(|_| ok)
+    }
+
+    /// A value that must be one of `names`: `Some(None)` when absent, `None` when unknown
+    /// (reported with the closest name).
+    fn choice<'a>(&mut self, value: Option<&'a str>, at: &[Seg], names: &[&str]) -> Option<Option<&'a str>> {
+        let Some(value) = value else { return Some(None) };
+        if names.contains(&value) {
+            return Some(Some(value));
+        }
+        let key = match at.last() {
+            Some(Seg::Key(k)) => k.clone(),
+            _ => String::new(),
+        };
+        let help = match perturb::closest_of(value, names.iter().copied()) {
+            Some(close) => format!("did you mean `{close}`? `{key}` takes: {}", names.join(", ")),
+            None => format!("`{key}` takes: {}", names.join(", ")),
+        };
+        self.at_value(
+            SuiteErrorKind::UnknownPreprocessing,
+            at,
+            format!("unknown preprocess {key} `{value}`"),
+            Some(help),
+        );
+        None
+    }
+
     fn dataset(&mut self, raw: &RawSuite) -> Option<DatasetSpec> {
         let d = &raw.dataset;
         let annotations =
             d.annotations.as_ref().map(|a| self.existing_file(a, &path!["dataset", "annotations"], "annotations file"));
-        if annotations.is_none() {
+        if d.class_folders && annotations.is_some() {
+            self.at_value(
+                SuiteErrorKind::Inconsistent,
+                &path!["dataset", "class_folders"],
+                "`class_folders` labels images by folder, and `annotations` by a COCO file: choose one".into(),
+                Some("classifiers take `class_folders: true`; detectors take COCO `annotations`".into()),
+            );
+        }
+        if annotations.is_none() && !d.class_folders {
             if raw.impact.rule == "ground_truth" {
                 self.at_value(
                     SuiteErrorKind::Inconsistent,
@@ -430,6 +594,7 @@ impl Validator {
             pattern: d.images.clone(),
             matcher: glob.compile_matcher(),
             limit: d.limit,
+            class_folders: d.class_folders,
         })
     }
 
@@ -441,6 +606,7 @@ impl Validator {
         let rule = match i.rule.as_str() {
             "ground_truth" => ImpactRule::GroundTruth { delta, iou },
             "consistency" => ImpactRule::Consistency { delta, iou },
+            "classification" => ImpactRule::Classification { delta },
             other => {
                 let help = Some(format!("impact rules: {}", ImpactRule::NAMES.join(", ")));
                 self.at_value(
@@ -535,6 +701,13 @@ impl Validator {
         for (pname, values) in params {
             let mut v_at = at.to_vec();
             v_at.push(pname.as_str().into());
+            if let raw::RawValues::Range(range) = &params[pname] {
+                if let Some(problem) = range.problem() {
+                    self.at_value(SuiteErrorKind::OutOfRange, &v_at, problem, Some("e.g. `{from: 1, to: 3, step: 0.5}`".into()));
+                    ok = false;
+                    continue;
+                }
+            }
             let values = values.to_vec();
             if values.is_empty() {
                 self.at_value(SuiteErrorKind::Inconsistent, &v_at, format!("`{pname}` lists no values"), None);
@@ -545,7 +718,9 @@ impl Validator {
                 let mut points = Vec::new();
                 for (k, &s) in values.iter().enumerate() {
                     let mut e_at = v_at.clone();
-                    e_at.push(k.into());
+                    if matches!(params[pname], raw::RawValues::Many(_)) {
+                        e_at.push(k.into());
+                    }
                     if s.fract() != 0.0 || !(1.0..=5.0).contains(&s) {
                         self.at_value(
                             SuiteErrorKind::OutOfRange,
@@ -596,6 +771,13 @@ impl Validator {
                 Some("use either `severity: [...]` or parameter values, not both".into()),
             );
             return None;
+        }
+        if axes.is_empty() && ok && info.params.is_empty() {
+            // A flip or a channel swap has one strength: `horizontal_flip: {}` is its whole grid.
+            return Some(Grid {
+                perturbation: info,
+                points: vec![GridPoint { label: String::new(), values: Vec::new() }],
+            });
         }
         if axes.is_empty() && ok {
             self.at_value(

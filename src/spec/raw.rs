@@ -48,7 +48,9 @@ pub struct RawModel {
     pub name: String,
     /// Path of the `.onnx` file, relative to the suite file.
     pub path: String,
-    /// Model family, which fixes pre-processing and output decoding: `yolov8`.
+    /// Model family, which fixes output decoding and the default pre-processing: `yolov8`
+    /// (ultralytics, `[1, 4 + C, N]`), `yolov5` (`[1, N, 5 + C]`), `detr` (`logits` +
+    /// `pred_boxes`), `boxes-scores-labels` (exports with NMS inside), `classifier` (`[1, C]`).
     pub family: String,
     /// Class names in the model's output order; matched by name to the dataset's categories.
     pub classes: Vec<String>,
@@ -64,9 +66,40 @@ pub struct RawModel {
     /// Most detections kept per image (default 300).
     #[serde(default)]
     pub max_detections: Option<usize>,
+    /// Overrides of the family's pre-processing.
+    #[serde(default)]
+    pub preprocess: Option<RawPreprocess>,
     /// Mark this model's tests ignored: they run only with `--ignored` or `--include-ignored`.
     #[serde(default)]
     pub ignore: bool,
+}
+
+/// How images become the network input; every key defaults per family.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPreprocess {
+    /// `letterbox` (keep the aspect ratio, pad with grey 114; default of `yolov8`, `yolov5`,
+    /// `boxes-scores-labels`) or `stretch` (resize each axis; default of `detr`, `classifier`).
+    #[serde(default)]
+    pub resize: Option<String>,
+    /// Subtracted per input channel after dividing by `scale` (default `[0, 0, 0]`; ImageNet's
+    /// `[0.485, 0.456, 0.406]` for `detr` and `classifier`).
+    #[serde(default)]
+    pub mean: Option<[f64; 3]>,
+    /// Divides each input channel after `mean` (default `[1, 1, 1]`; ImageNet's
+    /// `[0.229, 0.224, 0.225]` for `detr` and `classifier`).
+    #[serde(default)]
+    pub std: Option<[f64; 3]>,
+    /// Channel order the network expects: `rgb` (default) or `bgr`.
+    #[serde(default)]
+    pub channels: Option<String>,
+    /// Input layout: `nchw` (`[1, 3, H, W]`) or `nhwc` (`[1, H, W, 3]`); default: what the model
+    /// declares, else `nchw`.
+    #[serde(default)]
+    pub layout: Option<String>,
+    /// Pixel values (0-255) are divided by it first (default 255; 1 keeps 0-255).
+    #[serde(default)]
+    pub scale: Option<f64>,
 }
 
 /// The images: a COCO dataset, or a plain image folder without labels.
@@ -83,6 +116,10 @@ pub struct RawDataset {
     /// Use only the first N images (by id) of the selection.
     #[serde(default)]
     pub limit: Option<usize>,
+    /// ImageNet-style layout for classifiers: each image's class is the name of the folder
+    /// holding it (`images: val/*/*.png`). Not with `annotations`.
+    #[serde(default)]
+    pub class_folders: bool,
 }
 
 /// Per-image impact rule.
@@ -91,7 +128,8 @@ pub struct RawDataset {
 pub struct RawImpact {
     /// `ground_truth`: the image's F1 against its labels drops by more than `delta`;
     /// `consistency`: the perturbed predictions agree with the clean ones with an F1 below
-    /// `1 - delta` (needs no labels).
+    /// `1 - delta` (needs no labels); `classification` (classifiers): the top-1 class changes or
+    /// the true class's probability drops by more than `delta`.
     #[serde(default = "default_rule")]
     pub rule: String,
     /// Largest F1 drop that still counts as not impacted, in (0, 1].
@@ -131,20 +169,57 @@ pub struct RawRiskFactor {
     pub perturbations: BTreeMap<String, BTreeMap<String, RawValues>>,
 }
 
-/// One value or a list of values.
+/// One value, a list of values, or an evenly spaced range.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum RawValues {
     One(f64),
     Many(Vec<f64>),
+    Range(RawRange),
 }
+
+/// `{from: 1, to: 3, step: 0.5}`: from, from + step, … up to `to` inclusive.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRange {
+    pub from: f64,
+    pub to: f64,
+    pub step: f64,
+}
+
+/// Most values a range may expand to: each is a test per model.
+pub const MAX_RANGE_VALUES: usize = 100;
 
 impl RawValues {
     pub fn to_vec(&self) -> Vec<f64> {
         match self {
             RawValues::One(v) => vec![*v],
             RawValues::Many(v) => v.clone(),
+            RawValues::Range(r) if r.problem().is_some() => Vec::new(),
+            RawValues::Range(r) => {
+                let n = ((r.to - r.from) / r.step + 1e-9).floor() as usize + 1;
+                // Rounded so that 0.1 steps give `sigma=0.3` in test names, not 0.30000000000000004.
+                (0..n).map(|k| ((r.from + k as f64 * r.step) * 1e9).round() / 1e9).collect()
+            }
         }
+    }
+}
+
+impl RawRange {
+    /// Why the range cannot be expanded, if it cannot.
+    pub fn problem(&self) -> Option<String> {
+        if ![self.from, self.to, self.step].iter().all(|v| v.is_finite()) {
+            return Some("a range needs finite `from`, `to` and `step`".into());
+        }
+        if self.step <= 0.0 {
+            return Some(format!("a range's `step` must be positive, got {}", self.step));
+        }
+        if self.to < self.from {
+            return Some(format!("a range runs up: `to` ({}) is below `from` ({})", self.to, self.from));
+        }
+        let n = (self.to - self.from) / self.step + 1.0;
+        (n > MAX_RANGE_VALUES as f64)
+            .then(|| format!("the range gives {} values; at most {MAX_RANGE_VALUES} (each is a test)", n.floor()))
     }
 }
 
@@ -158,14 +233,17 @@ pub struct RawBudgets {
     /// Largest risk score (0-100) of a risk factor.
     #[serde(default = "default_factor_risk")]
     pub factor_risk: f64,
-    /// Smallest clean mAP@0.5 (0-1) of every model.
+    /// Smallest clean mAP@0.5 (0-1) of every detector.
     #[serde(default)]
     pub clean_map50: f64,
+    /// Smallest clean top-1 accuracy (0-1) of every classifier.
+    #[serde(default)]
+    pub clean_top1: f64,
 }
 
 impl Default for RawBudgets {
     fn default() -> Self {
-        Self { risk: default_risk(), factor_risk: default_factor_risk(), clean_map50: 0.0 }
+        Self { risk: default_risk(), factor_risk: default_factor_risk(), clean_map50: 0.0, clean_top1: 0.0 }
     }
 }
 

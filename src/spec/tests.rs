@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::errors::SuiteErrorKind as K;
+use crate::model::{Channels, Layout, PreprocessSpec, Resize};
 
 /// A valid suite with files that exist, in a temporary folder.
 struct Fixture {
@@ -226,6 +227,98 @@ fn unknown_family_and_rule() {
 }
 
 #[test]
+fn every_detector_family_parses_and_preprocess_defaults_to_none() {
+    let fx = Fixture::new();
+    // Classifiers need a classification suite; VALID is a detection one.
+    for family in Family::NAMES.into_iter().filter(|&f| f != "classifier") {
+        let suite = fx.parse(&VALID.replace("family: yolov8", &format!("family: {family}"))).unwrap();
+        assert_eq!(suite.models[0].family.name(), family);
+        assert_eq!(suite.models[0].preprocess, PreprocessSpec::default());
+    }
+}
+
+#[test]
+fn preprocess_overrides_resolve() {
+    let fx = Fixture::new();
+    let text = VALID.replace(
+        "    classes: [circle, square]\n",
+        "    classes: [circle, square]\n    preprocess:\n      resize: stretch\n      mean: [0.5, 0.5, 0.5]\n      \
+         std: [0.25, 0.25, 0.25]\n      channels: bgr\n      layout: nhwc\n      scale: 1\n",
+    );
+    let p = fx.parse(&text).unwrap().models[0].preprocess.clone();
+    assert_eq!(
+        p,
+        PreprocessSpec {
+            resize: Some(Resize::Stretch),
+            mean: Some([0.5; 3]),
+            std: Some([0.25; 3]),
+            channels: Some(Channels::Bgr),
+            layout: Some(Layout::Nhwc),
+            scale: Some(1.0),
+        }
+    );
+}
+
+#[test]
+fn unknown_family_suggests_the_closest() {
+    let fx = Fixture::new();
+    let (kind, line, col, message, help) = one(fx.problems(&VALID.replace("family: yolov8", "family: detr-resnet")));
+    assert_eq!(kind, K::UnknownFamily);
+    assert_eq!((line, col), (6, 13));
+    assert!(message.contains("`detr-resnet`"), "{message}");
+    assert!(help.contains("did you mean `detr`?") && help.contains("boxes-scores-labels"), "{help}");
+    let (_, _, _, _, help) = one(fx.problems(&VALID.replace("family: yolov8", "family: boxes_scores_labels")));
+    assert!(help.contains("did you mean `boxes-scores-labels`?"), "{help}");
+}
+
+#[test]
+fn unknown_preprocess_values_suggest_the_closest() {
+    let fx = Fixture::new();
+    let with = |block: &str| {
+        VALID.replace(
+            "    classes: [circle, square]\n",
+            &format!("    classes: [circle, square]\n    preprocess:\n{block}"),
+        )
+    };
+    let (kind, line, col, message, help) = one(fx.problems(&with("      resize: letterbx\n")));
+    assert_eq!(kind, K::UnknownPreprocessing);
+    assert_eq!((line, col), (9, 15));
+    assert!(message.contains("unknown preprocess resize `letterbx`"), "{message}");
+    assert!(help.contains("did you mean `letterbox`?") && help.contains("stretch"), "{help}");
+    let problems = fx.problems(&with("      channels: bgrr\n      layout: nchww\n"));
+    assert_eq!(
+        problems.iter().map(|p| (p.0, p.1, p.2)).collect::<Vec<_>>(),
+        [(K::UnknownPreprocessing, 9, 17), (K::UnknownPreprocessing, 10, 15)]
+    );
+    assert!(problems[0].4.contains("did you mean `bgr`?"), "{}", problems[0].4);
+    assert!(problems[1].4.contains("did you mean `nchw`?"), "{}", problems[1].4);
+}
+
+#[test]
+fn preprocess_numbers_are_checked() {
+    let fx = Fixture::new();
+    let with = |block: &str| {
+        VALID.replace(
+            "    classes: [circle, square]\n",
+            &format!("    classes: [circle, square]\n    preprocess:\n{block}"),
+        )
+    };
+    let problems = fx.problems(&with("      std: [0.2, 0, 0.2]\n      scale: -1\n"));
+    assert_eq!(
+        problems.iter().map(|p| (p.0, p.1, p.2)).collect::<Vec<_>>(),
+        [(K::OutOfRange, 9, 18), (K::OutOfRange, 10, 14)]
+    );
+    assert!(problems[0].3.contains("std must be a positive number"), "{}", problems[0].3);
+    // Three values per channel list, and no unknown keys: the schema's errors.
+    let (kind, line, _, message, _) = one(fx.problems(&with("      mean: [0.5, 0.5]\n")));
+    assert_eq!((kind, line), (K::Schema, 9));
+    assert!(message.contains("invalid length 2"), "{message}");
+    let (kind, line, col, message, _) = one(fx.problems(&with("      sclae: 255\n")));
+    assert_eq!((kind, line, col), (K::Schema, 9, 7));
+    assert!(message.contains("unknown field `sclae`"), "{message}");
+}
+
+#[test]
 fn invalid_and_duplicate_names() {
     let fx = Fixture::new();
     let text = VALID.replace("name: demo", "name: Demo Suite").replace(
@@ -245,6 +338,52 @@ fn an_image_folder_needs_the_consistency_rule() {
     assert!(problems[0].4.contains("rule: consistency"), "{}", problems[0].4);
     let ok = folder.replace("rule: ground_truth", "rule: consistency").replace("  clean_map50: 0.5\n", "");
     assert!(fx.parse(&ok).unwrap().dataset.annotations.is_none());
+}
+
+#[test]
+fn classifiers_take_class_folders_and_the_classification_rule() {
+    let fx = Fixture::new();
+    let classifier = VALID
+        .replace("family: yolov8", "family: classifier")
+        .replace("  annotations: ann.json\n  images: imgs/*.jpg", "  images: imgs/*/*.png\n  class_folders: true")
+        .replace("rule: ground_truth", "rule: classification")
+        .replace("clean_map50: 0.5", "clean_top1: 0.9");
+    let suite = fx.parse(&classifier).unwrap();
+    assert!(suite.dataset.class_folders);
+    assert_eq!(suite.impact, ImpactRule::Classification { delta: 0.3 });
+    assert_eq!(suite.budgets.clean_top1, 0.9);
+
+    // A classifier under a box rule: pointed at its family, with the fix.
+    let problems = fx.problems(&classifier.replace("rule: classification", "rule: consistency"));
+    let lines: Vec<(K, usize)> = problems.iter().map(|p| (p.0, p.1)).collect();
+    assert_eq!(lines, [(K::Inconsistent, 6), (K::Inconsistent, 10), (K::Inconsistent, 26)], "{problems:?}");
+    assert!(problems[0].3.contains("model `det` is a classifier") && problems[0].4.contains("rule: classification"));
+    // A detector under the classification rule, on COCO boxes.
+    let problems = fx.problems(&VALID.replace("rule: ground_truth", "rule: classification"));
+    let lines: Vec<(K, usize)> = problems.iter().map(|p| (p.0, p.1)).collect();
+    assert_eq!(lines, [(K::Inconsistent, 6), (K::Inconsistent, 9)], "{problems:?}");
+    // Class folders and COCO annotations at once.
+    let both = classifier.replace("  class_folders: true", "  class_folders: true\n  annotations: ann.json");
+    assert!(fx.problems(&both).iter().any(|p| p.3.contains("choose one")));
+}
+
+#[test]
+fn ranges_expand_inclusively_and_bad_ranges_point_at_themselves() {
+    let fx = Fixture::new();
+    let suite = fx.parse(&VALID.replace("sigma: [0.5, 1.5]", "sigma: {from: 0.1, to: 0.5, step: 0.1}")).unwrap();
+    let labels: Vec<&str> = suite.risk_factors[0].grids[0].points.iter().map(|p| p.label.as_str()).collect();
+    assert_eq!(labels, ["sigma=0.1", "sigma=0.2", "sigma=0.3", "sigma=0.4", "sigma=0.5"]);
+    let severities = fx.parse(&VALID.replace("severity: [1, 3]", "severity: {from: 1, to: 5, step: 2}")).unwrap();
+    assert_eq!(severities.risk_factors[1].grids[0].points.len(), 3);
+    for (bad, message) in [
+        ("{from: 3, to: 1, step: 1}", "runs up"),
+        ("{from: 1, to: 3, step: 0}", "must be positive"),
+        ("{from: 0, to: 50, step: 0.01}", "at most 100"),
+    ] {
+        let (kind, line, col, text, help) = one(fx.problems(&VALID.replace("[0.5, 1.5]", bad)));
+        assert_eq!((kind, line, col), (K::OutOfRange, 19, 16), "{text}");
+        assert!(text.contains(message) && help.contains("step"), "{text}");
+    }
 }
 
 #[test]
