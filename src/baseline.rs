@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::errors::BaselineError;
-use crate::metrics::coco_eval::CocoStats;
+use crate::metrics::Validation;
 use crate::run::{FactorOutcome, PerturbedOutcome};
 use crate::spec::Tolerance;
 
@@ -34,12 +34,22 @@ pub const COCO_NAMES: [&str; 12] = [
 ];
 
 impl Scores {
-    pub fn clean(stats: &CocoStats) -> Self {
-        Scores(COCO_NAMES.iter().zip(stats.stats).map(|(n, v)| (*n, v)).collect())
+    /// A detector's 12 COCO stats, or a classifier's top-1 and top-5 accuracy.
+    pub fn clean(validation: &Validation) -> Self {
+        match validation {
+            Validation::Detection(s) => Scores(COCO_NAMES.iter().zip(s.stats).map(|(n, v)| (*n, v)).collect()),
+            Validation::Classification(s) => Scores(vec![("top1", s.top1), ("top5", s.top5)]),
+        }
     }
 
+    /// The risk score, and the headline metrics under the perturbation (for mPC).
     pub fn perturbed(outcome: &PerturbedOutcome) -> Self {
-        Scores(vec![("risk", outcome.risk), ("map50", outcome.stats.stats[1]), ("map", outcome.stats.stats[0])])
+        match &outcome.validation {
+            Validation::Detection(s) => {
+                Scores(vec![("risk", outcome.risk), ("map50", s.stats[1]), ("map", s.stats[0])])
+            }
+            Validation::Classification(s) => Scores(vec![("risk", outcome.risk), ("top1", s.top1)]),
+        }
     }
 
     pub fn factor(outcome: &FactorOutcome) -> Self {

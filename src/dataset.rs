@@ -28,6 +28,8 @@ pub struct ImageRecord {
     pub file_name: String,
     pub path: PathBuf,
     pub annotations: Vec<Annotation>,
+    /// The image's class, for classification datasets (class folders).
+    pub class_id: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +82,7 @@ impl Dataset {
     pub fn load(spec: &DatasetSpec) -> Result<Self, DatasetError> {
         let mut dataset = match &spec.annotations {
             Some(path) => Self::from_coco(spec, path)?,
+            None if spec.class_folders => Self::from_class_folders(spec)?,
             None => Self::unlabeled(spec)?,
         };
         if let Some(limit) = spec.limit {
@@ -113,6 +116,7 @@ impl Dataset {
                     file_name: img.file_name.clone(),
                     path,
                     annotations: Vec::new(),
+                    class_id: None,
                 }),
                 None => unlisted.push(relative),
             }
@@ -147,17 +151,43 @@ impl Dataset {
         Ok(Self { images, categories })
     }
 
+    /// ImageNet-style class folders: each image's class is the name of the folder holding it.
+    /// Categories are the folder names, sorted, with ids 1, 2, …; images get ids in path order.
+    fn from_class_folders(spec: &DatasetSpec) -> Result<Self, DatasetError> {
+        let files = select_files(spec)?;
+        let folder = |relative: &str| relative.rsplit('/').nth(1).map(str::to_owned);
+        let mut names: Vec<String> = files.iter().filter_map(|(relative, _)| folder(relative)).collect();
+        names.sort();
+        names.dedup();
+        let categories: Vec<Category> = names.into_iter().zip(1..).map(|(name, id)| Category { id, name }).collect();
+        let mut images = Vec::new();
+        for ((file_name, path), id) in files.into_iter().zip(1..) {
+            let Some(class) = folder(&file_name) else {
+                return Err(DatasetError::Selection {
+                    message: format!("`{file_name}` is not inside a class folder"),
+                    help: Some(
+                        "with `class_folders: true` the glob selects `<class>/<image>` files, e.g. `val/*/*.png`"
+                            .into(),
+                    ),
+                });
+            };
+            let class_id = categories.iter().find(|c| c.name == class).map(|c| c.id);
+            images.push(ImageRecord { id, file_name, path, annotations: Vec::new(), class_id });
+        }
+        Ok(Self { images, categories })
+    }
+
     /// A plain image folder: ids 1, 2, … in path order, no labels, no categories.
     fn unlabeled(spec: &DatasetSpec) -> Result<Self, DatasetError> {
         let images = select_files(spec)?
             .into_iter()
             .zip(1..)
-            .map(|((file_name, path), id)| ImageRecord { id, file_name, path, annotations: Vec::new() })
+            .map(|((file_name, path), id)| ImageRecord { id, file_name, path, annotations: Vec::new(), class_id: None })
             .collect();
         Ok(Self { images, categories: Vec::new() })
     }
 
-    /// Whether the images carry labels (COCO annotations).
+    /// Whether the images carry labels (COCO annotations or class folders).
     pub fn is_labeled(&self) -> bool {
         !self.categories.is_empty()
     }
@@ -172,6 +202,11 @@ impl Dataset {
                     .map_err(|e| DatasetError::Image { path: r.path.clone(), message: e.to_string() })
             })
             .collect()
+    }
+
+    /// Whether the labels are one class per image (class folders) rather than boxes.
+    pub fn is_classification(&self) -> bool {
+        self.images.iter().any(|i| i.class_id.is_some())
     }
 
     pub fn category_by_name(&self, name: &str) -> Option<&Category> {
@@ -285,6 +320,7 @@ mod tests {
             pattern: pattern.into(),
             matcher: Glob::new(pattern).unwrap().compile_matcher(),
             limit: None,
+            class_folders: false,
         }
     }
 

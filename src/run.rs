@@ -10,16 +10,20 @@ use image::RgbImage;
 use rayon::prelude::*;
 
 use crate::dataset::Dataset;
+use crate::errors::ModelError;
 use crate::errors::{DatasetError, Error};
 use crate::expand::{self, Case, CaseKind};
-use crate::metrics::coco_eval::CocoStats;
-use crate::metrics::impact::{self, ImageImpact, LabeledBox};
-use crate::metrics::{self, ClassMap};
-use crate::model::{Detection, Model};
+use crate::metrics::impact::{self, ClassRisk, ImageImpact, LabeledBox};
+use crate::metrics::{self, classification, ClassMap, Validation};
+use crate::model::{Detection, Family, Model};
+use crate::perturb::{Homography, Perturbation};
 use crate::seed;
 use crate::spec::Suite;
 
 type Shared<T> = Result<Arc<T>, Arc<Error>>;
+
+/// Per-image results of a model over the dataset, with how a perturbation moved each image.
+type Inferred<T> = Result<(T, Vec<Option<Homography>>), Arc<Error>>;
 
 /// The dataset, decoded, with each image's labels.
 pub struct Loaded {
@@ -28,17 +32,27 @@ pub struct Loaded {
     pub labels: Vec<Vec<LabeledBox>>,
 }
 
+/// What a model says about each image, in dataset order.
+pub enum Predictions {
+    /// Detectors: boxes at `EVAL_CONFIDENCE` and above, best first.
+    Boxes(Vec<Vec<Detection>>),
+    /// Classifiers: class probabilities.
+    Classes(Vec<Vec<f32>>),
+}
+
 /// A model on clean images.
 pub struct CleanOutcome {
-    pub predictions: Vec<Vec<Detection>>,
-    pub stats: CocoStats,
+    pub predictions: Predictions,
+    pub validation: Validation,
 }
 
 /// A model under one perturbation setting.
 pub struct PerturbedOutcome {
     pub impacts: Vec<ImageImpact>,
     pub risk: f64,
-    pub stats: CocoStats,
+    /// The risk score per class, over the images showing it.
+    pub class_risk: Vec<ClassRisk>,
+    pub validation: Validation,
 }
 
 /// A model under all settings of a risk factor: an image counts when any case impacts it.
@@ -136,26 +150,64 @@ impl SuiteRun {
             .clone()
     }
 
-    /// Predictions on every image; `perturb` changes each image first.
-    fn predict_all(
+    /// `infer` on every image, after `perturb` (drawing from the generator of its key and the
+    /// image) if given; with how the perturbation moved each image's content.
+    fn infer_all<T: Send>(
         &self,
-        model: &Model,
         loaded: &Loaded,
-        perturb: Option<(&dyn crate::perturb::Perturbation, &str)>,
-    ) -> Result<Vec<Vec<Detection>>, Arc<Error>> {
-        loaded
+        perturb: Option<(&dyn Perturbation, &str)>,
+        infer: impl Fn(&RgbImage) -> Result<T, ModelError> + Sync,
+    ) -> Inferred<Vec<T>> {
+        let results: Vec<(T, Option<Homography>)> = loaded
             .images
             .par_iter()
             .zip(&loaded.dataset.images)
             .map(|(image, record)| match perturb {
-                None => model.predict(image),
+                None => Ok((infer(image)?, None)),
                 Some((op, key)) => {
                     let mut rng = seed::case_rng(self.suite.seed, key, record.id);
-                    model.predict(&op.apply(image, &mut rng))
+                    let moved = op.apply_moving(image, &mut rng);
+                    Ok((infer(&moved.image)?, moved.motion))
                 }
             })
-            .collect::<Result<_, _>>()
-            .map_err(|e| Arc::new(e.into()))
+            .collect::<Result<_, ModelError>>()
+            .map_err(|e| Arc::new(e.into()))?;
+        Ok(results.into_iter().unzip())
+    }
+
+    fn predict_all(
+        &self,
+        model: &Model,
+        loaded: &Loaded,
+        perturb: Option<(&dyn Perturbation, &str)>,
+    ) -> Inferred<Predictions> {
+        Ok(if model.spec.family == Family::Classifier {
+            let (p, motions) = self.infer_all(loaded, perturb, |image| model.classify(image))?;
+            (Predictions::Classes(p), motions)
+        } else {
+            let (p, motions) = self.infer_all(loaded, perturb, |image| model.predict(image))?;
+            (Predictions::Boxes(p), motions)
+        })
+    }
+
+    /// Validation metrics of `predictions`; geometry `motions` move the ground truth first.
+    fn validate(
+        loaded: &Loaded,
+        predictions: &Predictions,
+        motions: &[Option<Homography>],
+        classes: &ClassMap,
+    ) -> Validation {
+        match predictions {
+            Predictions::Classes(p) => {
+                Validation::Classification(classification::evaluate(&loaded.dataset, p, classes))
+            }
+            Predictions::Boxes(p) if motions.iter().any(Option::is_some) => {
+                let sizes: Vec<(u32, u32)> = loaded.images.iter().map(|i| i.dimensions()).collect();
+                let moved = metrics::moved_ground_truth(&loaded.dataset, motions, &sizes);
+                Validation::Detection(metrics::coco_stats_against(&loaded.dataset, &moved, p, classes))
+            }
+            Predictions::Boxes(p) => Validation::Detection(metrics::coco_stats(&loaded.dataset, p, classes)),
+        }
     }
 
     pub fn clean(&self, m: usize) -> Shared<CleanOutcome> {
@@ -165,12 +217,12 @@ impl SuiteRun {
                 let loaded = self.loaded()?;
                 let model = self.model(m)?;
                 let (model, classes) = &*model;
-                let predictions = self.timed(
+                let (predictions, motions) = self.timed(
                     || format!("{}: clean predictions", model.spec.name),
                     || self.predict_all(model, &loaded, None),
                 )?;
-                let stats = metrics::coco_stats(&loaded.dataset, &predictions, classes);
-                Ok(Arc::new(CleanOutcome { predictions, stats }))
+                let validation = Self::validate(&loaded, &predictions, &motions, classes);
+                Ok(Arc::new(CleanOutcome { predictions, validation }))
             })
             .clone()
     }
@@ -189,30 +241,76 @@ impl SuiteRun {
                 let (model, classes) = &*model;
                 let rf = &self.suite.risk_factors[factor];
                 let g = &rf.grids[grid];
-                let pt = &g.points[point];
-                let key = format!("{}::{}::{}", rf.factor, g.perturbation.name, pt.label);
-                let op = (g.perturbation.build)(&pt.values);
-                let predictions = self.timed(
+                let key = format!("{}::{}", rf.factor, g.setting(point));
+                let op = (g.perturbation.build)(&g.points[point].values);
+                let (predictions, motions) = self.timed(
                     || format!("{}: {key}", model.spec.name),
                     || self.predict_all(model, &loaded, Some((op.as_ref(), &key))),
                 )?;
-                let conf = model.spec.confidence;
-                let impacts: Vec<ImageImpact> = (0..loaded.images.len())
-                    .map(|i| {
-                        impact::assess(
-                            self.suite.impact,
-                            loaded.dataset.images[i].id,
-                            &loaded.labels[i],
-                            &metrics::confident(&clean.predictions[i], classes, conf),
-                            &metrics::confident(&predictions[i], classes, conf),
-                        )
-                    })
-                    .collect();
+                let (impacts, present) =
+                    self.impacts(&loaded, model, classes, &clean.predictions, &predictions, &motions);
                 let risk = impact::risk_score(&impacts);
-                let stats = metrics::coco_stats(&loaded.dataset, &predictions, classes);
-                Ok(Arc::new(PerturbedOutcome { impacts, risk, stats }))
+                let class_risk = impact::class_risk(&impacts, &present);
+                let validation = Self::validate(&loaded, &predictions, &motions, classes);
+                Ok(Arc::new(PerturbedOutcome { impacts, risk, class_risk, validation }))
             })
             .clone()
+    }
+
+    /// Per-image impact of a perturbation, and the classes each image shows (its labels, or
+    /// without labels its clean predictions) for the per-class breakdown.
+    fn impacts(
+        &self,
+        loaded: &Loaded,
+        model: &Model,
+        classes: &ClassMap,
+        clean: &Predictions,
+        perturbed: &Predictions,
+        motions: &[Option<Homography>],
+    ) -> (Vec<ImageImpact>, Vec<Vec<u64>>) {
+        let records = &loaded.dataset.images;
+        match (clean, perturbed) {
+            (Predictions::Classes(clean), Predictions::Classes(perturbed)) => records
+                .iter()
+                .enumerate()
+                .map(|(i, record)| {
+                    let label = record.class_id.and_then(|c| classes.class_of(c));
+                    let impact = impact::assess_classification(
+                        self.suite.impact.delta(),
+                        record.id,
+                        label,
+                        &clean[i],
+                        &perturbed[i],
+                    );
+                    let shown = record
+                        .class_id
+                        .or_else(|| classification::ranked(&clean[i]).first().and_then(|&c| classes.category(c)));
+                    (impact, shown.into_iter().collect())
+                })
+                .unzip(),
+            (Predictions::Boxes(clean), Predictions::Boxes(perturbed)) => {
+                let conf = model.spec.confidence;
+                records
+                    .iter()
+                    .enumerate()
+                    .map(|(i, record)| {
+                        // Geometry moves the content: labels and clean predictions move along.
+                        let (motion, (w, h)) = (motions[i].as_ref(), loaded.images[i].dimensions());
+                        let clean_boxes = metrics::confident(&clean[i], classes, conf);
+                        let impact = impact::assess(
+                            self.suite.impact,
+                            record.id,
+                            &metrics::move_boxes(&loaded.labels[i], motion, w, h),
+                            &metrics::move_boxes(&clean_boxes, motion, w, h),
+                            &metrics::confident(&perturbed[i], classes, conf),
+                        );
+                        let shown = if loaded.dataset.is_labeled() { &loaded.labels[i] } else { &clean_boxes };
+                        (impact, shown.iter().map(|b| b.category_id).collect())
+                    })
+                    .unzip()
+            }
+            _ => unreachable!("a model's clean and perturbed predictions are of the same kind"),
+        }
     }
 
     pub fn factor(&self, m: usize, factor: usize) -> Shared<FactorOutcome> {
@@ -227,8 +325,7 @@ impl SuiteRun {
                     if worst_case.as_ref().is_none_or(|(_, r)| outcome.risk > *r) {
                         let rf = &self.suite.risk_factors[factor];
                         let grid = &rf.grids[g];
-                        worst_case =
-                            Some((format!("{}::{}", grid.perturbation.name, grid.points[p].label), outcome.risk));
+                        worst_case = Some((grid.setting(p), outcome.risk));
                     }
                 }
                 let images = loaded.images.len();
@@ -236,6 +333,11 @@ impl SuiteRun {
                 Ok(Arc::new(FactorOutcome { impacted, images, risk, worst_case }))
             })
             .clone()
+    }
+
+    /// The dataset, if some case has loaded it in this process.
+    pub fn loaded_if_done(&self) -> Option<Arc<Loaded>> {
+        self.loaded.get().and_then(|r| r.as_ref().ok().cloned())
     }
 
     /// Outcomes already computed in this process (for the end-of-run summary).
@@ -247,21 +349,33 @@ impl SuiteRun {
         self.models[m].factors[factor].get().and_then(|r| r.as_ref().ok().cloned())
     }
 
+    /// The outcome of a perturbed case, if computed in this process.
+    pub fn perturbed_if_done(
+        &self,
+        m: usize,
+        factor: usize,
+        grid: usize,
+        point: usize,
+    ) -> Option<Arc<PerturbedOutcome>> {
+        let flat = expand::factor_points(&self.suite, factor).iter().position(|&(g, p)| (g, p) == (grid, point))?;
+        self.models[m].perturbed[factor][flat].get().and_then(|r| r.as_ref().ok().cloned())
+    }
+
     /// Every perturbed outcome of model `m` computed so far.
     pub fn perturbed_done(&self, m: usize) -> Vec<Arc<PerturbedOutcome>> {
         self.models[m].perturbed.iter().flatten().filter_map(|slot| slot.get()?.as_ref().ok().cloned()).collect()
     }
 
-    /// COCO-C's robustness summary of model `m`: mPC, the mean AP (mAP@[.5:.95]) over the
-    /// perturbed cases, and rPC = mPC / clean AP. Over the cases computed so far; `None` before
+    /// COCO-C's robustness summary of model `m`: mPC, the mean AP (mAP@[.5:.95]; top-1 for a
+    /// classifier) over the perturbed cases, and rPC = mPC / clean AP. Over the cases computed so far; `None` before
     /// any, or without labels.
     pub fn performance_under_corruption(&self, m: usize) -> Option<(f64, Option<f64>)> {
         let outcomes = self.perturbed_done(m);
-        if outcomes.is_empty() || outcomes.iter().any(|o| o.stats.stats[0] < 0.0) {
+        if outcomes.is_empty() || outcomes.iter().any(|o| o.validation.headline() < 0.0) {
             return None;
         }
-        let mpc = outcomes.iter().map(|o| o.stats.stats[0]).sum::<f64>() / outcomes.len() as f64;
-        let clean = self.clean_if_done(m).map(|c| c.stats.stats[0]).filter(|ap| *ap > 0.0);
+        let mpc = outcomes.iter().map(|o| o.validation.headline()).sum::<f64>() / outcomes.len() as f64;
+        let clean = self.clean_if_done(m).map(|c| c.validation.headline()).filter(|ap| *ap > 0.0);
         Some((mpc, clean.map(|ap| mpc / ap)))
     }
 
@@ -272,7 +386,7 @@ impl SuiteRun {
     /// Force the outcome of any case (used by tests comparing backends).
     pub fn outcome_scores(&self, case: &Case) -> Result<crate::baseline::Scores, Arc<Error>> {
         Ok(match case.kind {
-            CaseKind::Clean => crate::baseline::Scores::clean(&self.clean(case.model)?.stats),
+            CaseKind::Clean => crate::baseline::Scores::clean(&self.clean(case.model)?.validation),
             CaseKind::Perturbed { factor, grid, point } => {
                 crate::baseline::Scores::perturbed(&*self.perturbed(case.model, factor, grid, point)?)
             }

@@ -63,8 +63,29 @@ pub fn assess(
     let (before, after, delta) = match rule {
         ImpactRule::GroundTruth { delta, iou } => (f1(labels, clean, iou), f1(labels, perturbed, iou), delta),
         ImpactRule::Consistency { delta, iou } => (1.0, f1(clean, perturbed, iou), delta),
+        // Suite validation keeps this rule to classifiers; for boxes the nearest reading is
+        // "the prediction changed", i.e. consistency at the usual IoU.
+        ImpactRule::Classification { delta } => (1.0, f1(clean, perturbed, 0.5), delta),
     };
     ImageImpact { image_id, before, after, impacted: before - after > delta }
+}
+
+/// The classification rule for one image: impacted when the top-1 class changes, or when the
+/// probability of the true class (`label`, a model class index; without one, the clean top-1
+/// class) drops by more than `delta`. `before`/`after` are that probability.
+pub fn assess_classification(
+    delta: f32,
+    image_id: u64,
+    label: Option<usize>,
+    clean: &[f32],
+    perturbed: &[f32],
+) -> ImageImpact {
+    let top = |p: &[f32]| super::classification::ranked(p).first().copied();
+    let (clean_top, perturbed_top) = (top(clean), top(perturbed));
+    let reference = label.or(clean_top);
+    let prob = |p: &[f32]| reference.and_then(|c| p.get(c)).copied().unwrap_or(0.0);
+    let (before, after) = (prob(clean), prob(perturbed));
+    ImageImpact { image_id, before, after, impacted: clean_top != perturbed_top || before - after > delta }
 }
 
 /// Percentage (0-100) of images impacted.
@@ -81,6 +102,36 @@ pub fn worst(impacts: &[ImageImpact], k: usize) -> Vec<ImageImpact> {
     sorted.sort_by(|a, b| b.drop().total_cmp(&a.drop()).then(a.image_id.cmp(&b.image_id)));
     sorted.truncate(k);
     sorted
+}
+
+/// Risk score of one class: over the images that show it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClassRisk {
+    pub category_id: u64,
+    /// Images showing the class.
+    pub images: usize,
+    /// Percentage (0-100) of those impacted.
+    pub risk: f64,
+}
+
+/// Per-class breakdown of a risk score: `present[i]` lists the classes image `i` shows (by its
+/// labels, or by its clean predictions when there are none), in the same order as `impacts`.
+pub fn class_risk(impacts: &[ImageImpact], present: &[Vec<u64>]) -> Vec<ClassRisk> {
+    let mut counts: std::collections::BTreeMap<u64, (usize, usize)> = Default::default();
+    for (impact, classes) in impacts.iter().zip(present) {
+        let mut seen: Vec<u64> = classes.clone();
+        seen.sort_unstable();
+        seen.dedup();
+        for c in seen {
+            let entry = counts.entry(c).or_default();
+            entry.0 += 1;
+            entry.1 += usize::from(impact.impacted);
+        }
+    }
+    counts
+        .into_iter()
+        .map(|(category_id, (images, hit))| ClassRisk { category_id, images, risk: 100.0 * hit as f64 / images as f64 })
+        .collect()
 }
 
 #[cfg(test)]
@@ -134,5 +185,28 @@ mod tests {
         assert_eq!(risk_score(&all), 75.0);
         assert_eq!(worst(&all, 2).iter().map(|i| i.image_id).collect::<Vec<_>>(), vec![3, 1]);
         assert_eq!(risk_score(&[]), 0.0);
+    }
+
+    #[test]
+    fn class_risk_counts_each_image_once_per_class() {
+        let mk = |id, impacted| ImageImpact { image_id: id, before: 1.0, after: 0.0, impacted };
+        let impacts = [mk(1, true), mk(2, false), mk(3, true)];
+        let present = [vec![5, 5, 7], vec![5], vec![7]];
+        let by_class = class_risk(&impacts, &present);
+        assert_eq!(
+            by_class,
+            [ClassRisk { category_id: 5, images: 2, risk: 50.0 }, ClassRisk { category_id: 7, images: 2, risk: 100.0 }]
+        );
+    }
+
+    #[test]
+    fn classification_rule_flags_a_changed_label_or_a_large_drop() {
+        let clean = [0.7, 0.2, 0.1];
+        assert!(!assess_classification(0.3, 1, Some(0), &clean, &[0.6, 0.3, 0.1]).impacted);
+        assert!(assess_classification(0.3, 1, Some(0), &clean, &[0.4, 0.5, 0.1]).impacted, "top-1 changed");
+        let drop = assess_classification(0.3, 1, Some(0), &clean, &[0.35, 0.33, 0.32]);
+        assert!(drop.impacted && drop.before == 0.7 && drop.after == 0.35, "{drop:?}");
+        // Without a label the clean top-1 class is the reference.
+        assert!(!assess_classification(0.3, 1, None, &clean, &clean).impacted);
     }
 }

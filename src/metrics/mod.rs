@@ -1,13 +1,37 @@
 //! Metrics: COCO box evaluation and per-image impact, over a model's predictions on a dataset.
 
+pub mod classification;
 pub mod coco_eval;
 pub mod coco_json;
 pub mod impact;
 
+use std::collections::HashMap;
+
 use crate::dataset::Dataset;
 use crate::model::Detection;
+use crate::perturb::Homography;
+use classification::ClassificationStats;
 use coco_eval::{CocoStats, EvalInput, GroundTruth};
 use impact::LabeledBox;
+
+/// A model's validation metrics on clean or perturbed images: COCO box stats for detectors,
+/// accuracy for classifiers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Validation {
+    Detection(CocoStats),
+    Classification(ClassificationStats),
+}
+
+impl Validation {
+    /// The figure mPC averages: COCO mAP@[.5:.95] for detectors (as COCO-C), top-1 for
+    /// classifiers. -1 when it cannot be measured (no labels).
+    pub fn headline(&self) -> f64 {
+        match self {
+            Validation::Detection(s) => s.stats[0],
+            Validation::Classification(s) => s.top1,
+        }
+    }
+}
 
 /// Maps a model's class indices to the dataset's category ids (by name).
 #[derive(Debug, Clone)]
@@ -27,16 +51,24 @@ impl ClassMap {
         self.0.get(class).copied().flatten()
     }
 
+    /// The model class standing for a dataset category.
+    pub fn class_of(&self, category_id: u64) -> Option<usize> {
+        self.0.iter().position(|c| *c == Some(category_id))
+    }
+
     pub fn matches_any(&self) -> bool {
         self.0.iter().any(Option::is_some)
     }
 }
 
-/// COCO stats of per-image predictions (in dataset order).
+/// COCO stats of per-image predictions (in dataset order) against the dataset's labels.
 pub fn coco_stats(dataset: &Dataset, predictions: &[Vec<Detection>], classes: &ClassMap) -> CocoStats {
-    let image_ids: Vec<u64> = dataset.images.iter().map(|i| i.id).collect();
-    let category_ids: Vec<u64> = dataset.categories.iter().map(|c| c.id).collect();
-    let ground_truth: Vec<GroundTruth> = dataset
+    coco_stats_against(dataset, &ground_truth(dataset), predictions, classes)
+}
+
+/// Every annotation of the dataset, as COCOeval ground truth.
+pub fn ground_truth(dataset: &Dataset) -> Vec<GroundTruth> {
+    dataset
         .images
         .iter()
         .flat_map(|img| {
@@ -48,7 +80,59 @@ pub fn coco_stats(dataset: &Dataset, predictions: &[Vec<Detection>], classes: &C
                 iscrowd: a.iscrowd,
             })
         })
+        .collect()
+}
+
+/// The ground truth after a perturbation moved each image's content (`motions` in dataset
+/// order, `sizes` their `(width, height)`): boxes move by [`Homography::move_box`]'s rule, and the
+/// `area` field scales with the box, so the area ranges still sort objects by their visible size.
+pub fn moved_ground_truth(dataset: &Dataset, motions: &[Option<Homography>], sizes: &[(u32, u32)]) -> Vec<GroundTruth> {
+    let mut out = ground_truth(dataset);
+    let size: HashMap<u64, (u32, u32, Option<&Homography>)> = dataset
+        .images
+        .iter()
+        .zip(motions.iter().zip(sizes))
+        .map(|(img, (m, &(w, h)))| (img.id, (w, h, m.as_ref())))
         .collect();
+    out.retain_mut(|gt| {
+        let Some(&(w, h, Some(motion))) = size.get(&gt.image_id) else {
+            return true;
+        };
+        let [x, y, bw, bh] = gt.bbox;
+        let Some([x1, y1, x2, y2]) = motion.move_box([x, y, x + bw, y + bh], w, h) else {
+            return false;
+        };
+        let (before, after) = (bw * bh, (x2 - x1) * (y2 - y1));
+        gt.area = if before > 0.0 { gt.area * after / before } else { gt.area };
+        gt.bbox = [x1, y1, x2 - x1, y2 - y1];
+        true
+    });
+    out
+}
+
+/// Boxes of an image of `width × height` after `motion` (see [`Homography::move_box`]).
+pub fn move_boxes(boxes: &[LabeledBox], motion: Option<&Homography>, width: u32, height: u32) -> Vec<LabeledBox> {
+    let Some(motion) = motion else {
+        return boxes.to_vec();
+    };
+    boxes
+        .iter()
+        .filter_map(|b| {
+            let moved = motion.move_box(b.bbox.map(f64::from), width, height)?;
+            Some(LabeledBox { bbox: moved.map(|v| v as f32), category_id: b.category_id })
+        })
+        .collect()
+}
+
+/// COCO stats of per-image predictions (in dataset order) against `ground_truth`.
+pub fn coco_stats_against(
+    dataset: &Dataset,
+    ground_truth: &[GroundTruth],
+    predictions: &[Vec<Detection>],
+    classes: &ClassMap,
+) -> CocoStats {
+    let image_ids: Vec<u64> = dataset.images.iter().map(|i| i.id).collect();
+    let category_ids: Vec<u64> = dataset.categories.iter().map(|c| c.id).collect();
     let detections: Vec<coco_eval::Detection> = dataset
         .images
         .iter()
@@ -65,12 +149,7 @@ pub fn coco_stats(dataset: &Dataset, predictions: &[Vec<Detection>], classes: &C
             })
         })
         .collect();
-    let input = EvalInput {
-        image_ids: &image_ids,
-        category_ids: &category_ids,
-        ground_truth: &ground_truth,
-        detections: &detections,
-    };
+    let input = EvalInput { image_ids: &image_ids, category_ids: &category_ids, ground_truth, detections: &detections };
     coco_eval::evaluate(&input).expect("detections are made for the dataset's own images")
 }
 
