@@ -13,7 +13,7 @@ use crate::baseline::{self, Scores};
 use crate::errors::{self, Error};
 use crate::expand::CaseKind;
 use crate::run::SuiteRun;
-use crate::{report, spec, verdict};
+use crate::{report, results, spec, verdict};
 
 /// Environment variable naming a suite file or folder to run instead of `suites/`.
 pub const SUITES_ENV: &str = "SHAKEDOWN_SUITES";
@@ -41,6 +41,10 @@ pub fn run(args: &Arguments, location: &Path) -> Result<Conclusion, Vec<Error>> 
     if !args.list {
         let runs: Vec<&SuiteRun> = runs.iter().map(Arc::as_ref).collect();
         print!("{}", report::summary(&runs, started.elapsed()));
+        match results::write(&runs, &results::folder()) {
+            Ok(files) => print!("{}", report::results_written(&files)),
+            Err(e) => report::suite_error(e),
+        }
     }
     Ok(conclusion)
 }
@@ -109,7 +113,7 @@ pub fn check_case(run: &SuiteRun, index: usize) -> Result<(), Failed> {
         CaseKind::Clean => {
             let outcome = run.clean(case.model).map_err(fail)?;
             let model = &suite.models[case.model].name;
-            (Scores::clean(&outcome.stats), verdict::clean(model, &outcome.stats, suite.budgets.clean_map50))
+            (Scores::clean(&outcome.validation), verdict::clean(model, &outcome.validation, &suite.budgets))
         }
         CaseKind::Perturbed { factor, grid, point } => {
             let outcome = run.perturbed(case.model, factor, grid, point).map_err(fail)?;

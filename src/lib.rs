@@ -2,7 +2,7 @@
 //!
 //! The pipeline, one module per stage:
 //! `spec` (suite files) → `expand` (cases) → `dataset` / `perturb` / `model` → `metrics` →
-//! `verdict` & `baseline` → `report`. `run` shares the work between a process's tests and
+//! `verdict` & `baseline` → `report` & `results`. `run` shares the work between a process's tests and
 //! `harness` turns cases into libtest-mimic trials.
 
 pub mod baseline;
@@ -13,7 +13,9 @@ pub mod harness;
 pub mod metrics;
 pub mod model;
 pub mod perturb;
+pub mod predict;
 pub mod report;
+pub mod results;
 pub mod run;
 pub mod seed;
 pub mod spec;

@@ -1,4 +1,4 @@
-//! The `shakedown` command: check suites, preview perturbations, print the suite schema.
+//! The `shakedown` command: check suites, preview perturbations, predict and evaluate, print the suite schema.
 //! The tests themselves run under `cargo test --test robustness`.
 
 use std::path::PathBuf;
@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use shakedown::errors::Error;
 use shakedown::metrics::{coco_eval, coco_json};
-use shakedown::{harness, perturb, report, seed, spec};
+use shakedown::{harness, perturb, predict, report, seed, spec};
 
 #[derive(Parser)]
 #[command(name = "shakedown", version, about = "Robustness tests for computer-vision models")]
@@ -44,6 +44,43 @@ enum Command {
     },
     /// Print the JSON schema of suite files.
     Schema,
+    /// Run one model on images and print its detections: COCO results with --json (the input
+    /// of `eval`), else a short table.
+    Predict {
+        /// The ONNX model (or the one --suite names).
+        #[arg(long, value_name = "MODEL.onnx")]
+        model: Option<PathBuf>,
+        /// Its family: yolov8, yolov5, detr, boxes-scores-labels.
+        #[arg(long)]
+        family: Option<String>,
+        /// Class names in the model's output order, comma-separated.
+        #[arg(long, value_delimiter = ',', value_name = "A,B,C")]
+        classes: Option<Vec<String>>,
+        /// Take the model (path, family, classes, thresholds, preprocess) from a suite file.
+        #[arg(long, value_name = "SUITE.yaml")]
+        suite: Option<PathBuf>,
+        /// The model's name in --suite (default: its only model).
+        #[arg(long)]
+        model_name: Option<String>,
+        /// Lowest score printed (default 0.001 with --json, as COCO evaluation wants; else the
+        /// model's confidence, 0.25).
+        #[arg(long)]
+        conf: Option<f32>,
+        /// NMS IoU threshold (default the model's, 0.7).
+        #[arg(long)]
+        iou: Option<f32>,
+        /// Network input size for models declared with a dynamic one.
+        #[arg(long, value_name = "H,W", value_parser = predict::parse_hw)]
+        input_size: Option<[u32; 2]>,
+        /// COCO ground truth: image ids from its file names, category ids from its category names.
+        #[arg(long, value_name = "GT.json")]
+        gt: Option<PathBuf>,
+        /// Print COCO results json.
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true, value_name = "IMAGE")]
+        images: Vec<PathBuf>,
+    },
     /// Evaluate COCO detection results against COCO ground truth, like pycocotools' COCOeval (bbox).
     Eval {
         /// COCO ground-truth json (images, annotations, categories).
@@ -63,15 +100,31 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check { suites } => check(&suites),
         Command::Perturb { list: true, .. } => {
-            print!("{}", catalog());
+            emit(&catalog());
             Ok(())
         }
         Command::Perturb { name, input, output, severity, params, seed, .. } => {
             perturb_one(name, input, output, severity, &params, seed)
         }
         Command::Schema => {
-            print!("{}", spec::json_schema());
+            emit(&spec::json_schema());
             Ok(())
+        }
+        Command::Predict { model, family, classes, suite, model_name, conf, iou, input_size, gt, json, images } => {
+            let args = predict::PredictArgs {
+                model,
+                family,
+                classes,
+                suite,
+                model_name,
+                conf,
+                iou,
+                input_size,
+                gt,
+                json,
+                images,
+            };
+            predict::run(&args).map(|out| emit(&out))
         }
         Command::Eval { gt, dt, json } => return eval(&gt, &dt, json),
     };
@@ -92,12 +145,14 @@ fn check(location: &std::path::Path) -> Result<(), Error> {
         }
         Error::Usage(format!("{count} suite(s) failed to validate"))
     })?;
+    let mut out = String::new();
     for run in runs {
-        println!("{}: {} tests", run.suite.path.display(), run.cases.len());
+        out.push_str(&format!("{}: {} tests\n", run.suite.path.display(), run.cases.len()));
         for case in &run.cases {
-            println!("  {}", case.name);
+            out.push_str(&format!("  {}\n", case.name));
         }
     }
+    emit(&out);
     Ok(())
 }
 
@@ -117,17 +172,22 @@ fn eval(gt: &std::path::Path, dt: &std::path::Path, json: bool) -> ExitCode {
             .iter()
             .map(|c| format!("\"{}\": {}", c.category_id, serde_json::json!({ "ap": c.ap, "ap50": c.ap50 })))
             .collect();
-        println!(
-            "{{\"stats\": {}, \"per_category\": {{{}}}}}",
+        emit(&format!(
+            "{{\"stats\": {}, \"per_category\": {{{}}}}}\n",
             serde_json::json!(stats.stats),
             per_category.join(", ")
-        );
+        ));
     } else {
-        for line in coco_eval::summary_lines(&stats.stats) {
-            println!("{line}");
-        }
+        emit(&coco_eval::summary_lines(&stats.stats).iter().map(|line| format!("{line}\n")).collect::<String>());
     }
     ExitCode::SUCCESS
+}
+
+/// Write to stdout; a reader that went away (`| head`) is not an error.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 fn catalog() -> String {
@@ -144,7 +204,8 @@ fn catalog() -> String {
                 .iter()
                 .map(|q| format!("{}={}..{} ({}, default {})", q.name, q.min, q.max, q.unit, q.default))
                 .collect();
-            out.push_str(&format!("  {:<20} {}\n  {:<20} {}\n", p.name, p.summary, "", params.join("; ")));
+            let params = if params.is_empty() { "(no parameters)".to_owned() } else { params.join("; ") };
+            out.push_str(&format!("  {:<20} {}\n  {:<20} {}\n", p.name, p.summary, "", params));
         }
     }
     out

@@ -6,11 +6,26 @@ use std::time::Duration;
 use console::style;
 
 use crate::errors::Error;
+use crate::metrics::Validation;
 use crate::run::SuiteRun;
 
 /// A suite that cannot run: the full diagnostic, with file, line, column and hint.
 pub fn suite_error(error: Error) {
     eprintln!("{:?}", miette::Report::new(error));
+}
+
+/// An accelerator that could not start: the model runs on the CPU instead.
+pub fn accelerator_fallback(model: &std::path::Path, accelerator: &str, reason: &str) {
+    eprintln!(
+        "{} {accelerator} is unavailable for {} ({reason}); running on the CPU",
+        style("warning:").yellow().bold(),
+        model.display()
+    );
+}
+
+/// Where the results files went.
+pub fn results_written(files: &[std::path::PathBuf]) -> String {
+    files.iter().map(|f| format!("{} {}\n", style("results").bold(), f.display())).collect()
 }
 
 /// The summary printed after the tests: one row per model, like a paper's robustness table.
@@ -26,12 +41,16 @@ pub fn summary(runs: &[&SuiteRun], wall: Duration) -> String {
         }
         out.push_str(&format!(
             "\n{} {} ({} backend; risk = % of images heavily impacted; mPC = mean mAP over the \
-             perturbed tests, rPC = mPC / clean mAP)\n",
+             perturbed tests (top-1 for classifiers), rPC = mPC / clean)\n",
             style("suite").bold(),
             style(&run.suite.name).bold().cyan(),
             run.suite.backend
         ));
+        let classifiers = run.suite.models.iter().any(|m| m.family == crate::model::Family::Classifier);
         let mut header = vec!["model".to_owned(), "mAP@0.5".into(), "mAP".into(), "mAR@10".into()];
+        if classifiers {
+            header.push("top-1".into());
+        }
         header.extend(factors.iter().map(|f| format!("{f} risk")));
         header.extend(["mPC".into(), "rPC".into()]);
         let mut rows = vec![header];
@@ -40,11 +59,18 @@ pub fn summary(runs: &[&SuiteRun], wall: Duration) -> String {
                 continue; // filtered out or ignored in this run
             }
             let mut row = vec![model.name.clone()];
-            match run.clean_if_done(m) {
-                Some(c) => {
-                    row.extend([c.stats.stats[1], c.stats.stats[0], c.stats.stats[7]].map(|v| format!("{v:.3}")))
+            let (boxes, top1) = match run.clean_if_done(m).map(|c| c.validation.clone()) {
+                Some(Validation::Detection(s)) => {
+                    ([s.stats[1], s.stats[0], s.stats[7]].map(|v| format!("{v:.3}")), None)
                 }
-                None => row.extend(["-", "-", "-"].map(String::from)),
+                Some(Validation::Classification(s)) => {
+                    (["-", "-", "-"].map(String::from), Some(format!("{:.3}", s.top1)))
+                }
+                None => (["-", "-", "-"].map(String::from), None),
+            };
+            row.extend(boxes);
+            if classifiers {
+                row.push(top1.unwrap_or_else(|| "-".into()));
             }
             for f in 0..factors.len() {
                 row.push(run.factor_if_done(m, f).map_or("-".into(), |o| format!("{:.1}", o.risk)));
