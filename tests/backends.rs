@@ -37,3 +37,13 @@ fn tract_and_onnxruntime_agree_within_tolerance() {
         assert!(a.within(&stored, &tolerance), "{name}: tract {a:?} vs ort {b:?}");
     }
 }
+
+/// Without a GPU build of ONNX Runtime (the PyPI `onnxruntime` wheel is CPU-only) the CUDA
+/// backend warns and runs on the CPU: same scores, exactly.
+#[cfg(feature = "cuda")]
+#[test]
+fn cuda_falls_back_to_the_cpu_with_the_same_scores() {
+    let (_, cpu) = scores(BackendKind::Ort);
+    let (_, cuda) = scores(BackendKind::OrtCuda);
+    assert_eq!(cpu, cuda);
+}
