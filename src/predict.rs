@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::errors::{DatasetError, Error};
-use crate::model::{BackendKind, Detection, Family, Model, PreprocessSpec, EVAL_CONFIDENCE};
+use crate::model::{BackendKind, Detection, Family, Model, EVAL_CONFIDENCE};
 use crate::perturb;
 use crate::spec::{self, ModelSpec, BACKEND_ENV};
 
@@ -128,18 +128,8 @@ fn model_spec(args: &PredictArgs) -> Result<(ModelSpec, BackendKind), Error> {
                 })?,
                 None => BackendKind::default(),
             };
-            let spec = ModelSpec {
-                name: model.file_stem().map_or("model".into(), |s| s.to_string_lossy().into_owned()),
-                path: model.clone(),
-                family: Family::Yolov8,
-                classes: Vec::new(),
-                input_size: None,
-                confidence: 0.25,
-                iou: 0.7,
-                max_detections: 300,
-                preprocess: PreprocessSpec::default(),
-                ignore: false,
-            };
+            let name = model.file_stem().map_or("model".into(), |s| s.to_string_lossy().into_owned());
+            let spec = ModelSpec::new(name, model.clone(), Family::Yolov8, Vec::new());
             (spec, backend)
         }
     };

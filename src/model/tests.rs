@@ -8,18 +8,8 @@ use super::*;
 use crate::errors::render;
 
 fn spec(file: &str, family: Family, classes: usize) -> ModelSpec {
-    ModelSpec {
-        name: file.to_owned(),
-        path: Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models").join(format!("{file}.onnx")),
-        family,
-        classes: (0..classes).map(|c| format!("class{c}")).collect(),
-        input_size: None,
-        confidence: 0.25,
-        iou: 0.7,
-        max_detections: 300,
-        preprocess: PreprocessSpec::default(),
-        ignore: false,
-    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models").join(format!("{file}.onnx"));
+    ModelSpec::new(file.to_owned(), path, family, (0..classes).map(|c| format!("class{c}")).collect())
 }
 
 fn load(file: &str, family: Family) -> Model {

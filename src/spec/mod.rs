@@ -54,6 +54,30 @@ pub struct ModelSpec {
     pub ignore: bool,
 }
 
+impl ModelSpec {
+    /// Minimum score of a detection the impact rule counts, unless the suite says otherwise.
+    pub const DEFAULT_CONFIDENCE: f64 = 0.25;
+    /// NMS IoU threshold, as ultralytics' default.
+    pub const DEFAULT_IOU: f64 = 0.7;
+    pub const DEFAULT_MAX_DETECTIONS: usize = 300;
+
+    /// A model with every optional setting at its default.
+    pub fn new(name: String, path: PathBuf, family: Family, classes: Vec<String>) -> Self {
+        Self {
+            name,
+            path,
+            family,
+            classes,
+            input_size: None,
+            confidence: Self::DEFAULT_CONFIDENCE as f32,
+            iou: Self::DEFAULT_IOU as f32,
+            max_detections: Self::DEFAULT_MAX_DETECTIONS,
+            preprocess: PreprocessSpec::default(),
+            ignore: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DatasetSpec {
     /// COCO annotations; `None` for a plain image folder, labelled or not by `class_folders`.
@@ -421,9 +445,9 @@ impl Validator {
                     None,
                 );
             }
-            let confidence = m.confidence.unwrap_or(0.25);
+            let confidence = m.confidence.unwrap_or(ModelSpec::DEFAULT_CONFIDENCE);
             self.in_range(confidence, 0.0, 1.0, &path!["models", i, "confidence"], "confidence");
-            let iou = m.iou.unwrap_or(0.7);
+            let iou = m.iou.unwrap_or(ModelSpec::DEFAULT_IOU);
             self.in_range(iou, 0.0, 1.0, &path!["models", i, "iou"], "iou");
             if let Some([h, w]) = m.input_size {
                 if h == 0 || w == 0 || h > 8192 || w > 8192 {
@@ -435,7 +459,7 @@ impl Validator {
                     );
                 }
             }
-            let max_detections = m.max_detections.unwrap_or(300);
+            let max_detections = m.max_detections.unwrap_or(ModelSpec::DEFAULT_MAX_DETECTIONS);
             if max_detections == 0 {
                 self.at_value(
                     SuiteErrorKind::OutOfRange,
