@@ -1,9 +1,7 @@
 //! JPEG compression artifacts: encode at a given quality and decode again.
 
-use std::io::Cursor;
-
-use image::codecs::jpeg::JpegEncoder;
 use image::RgbImage;
+use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
 use crate::seed::CaseRng;
@@ -24,15 +22,82 @@ pub struct JpegCompression {
 
 impl Perturbation for JpegCompression {
     fn apply(&self, image: &RgbImage, _rng: &mut CaseRng) -> RgbImage {
+        let (w, h) = image.dimensions();
+        let (Ok(w16), Ok(h16)) = (u16::try_from(w), u16::try_from(h)) else {
+            return image.clone(); // beyond JPEG's 65535-pixel limit: nothing to degrade
+        };
         let mut bytes = Vec::new();
-        let encoded = JpegEncoder::new_with_quality(Cursor::new(&mut bytes), self.quality.max(1)).encode_image(image);
-        // Encoding into memory only fails for empty images; those have nothing to degrade.
-        if encoded.is_err() {
-            return image.clone();
+        let mut encoder = Encoder::new(&mut bytes, self.quality.clamp(1, 100));
+        // 4:2:0 chroma, as Pillow (and so imagecorruptions) and most cameras write.
+        encoder.set_sampling_factor(SamplingFactor::R_4_2_0);
+        if encoder.encode(&libjpeg_ycbcr(image), w16, h16, ColorType::Ycbcr).is_err() {
+            return image.clone(); // empty images: nothing to degrade
         }
         match image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg) {
             Ok(decoded) => decoded.into_rgb8(),
             Err(_) => image.clone(),
         }
+    }
+}
+
+/// The image in YCbCr as libjpeg (behind Pillow) converts it, with each 2×2 block's chroma
+/// averaged into its top-left pixel as libjpeg's `h2v2_downsample` does (rounding bias 1, 2,
+/// 1, … along the row). `jpeg_encoder` subsamples chroma by taking that top-left pixel, so it
+/// encodes libjpeg's averages; its own RGB path would alias chroma and lose ~3 dB of parity.
+fn libjpeg_ycbcr(image: &RgbImage) -> Vec<u8> {
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    let mut out = vec![0u8; 3 * w * h];
+    // FIX(x) = round(x · 2^16), as jccolor.c; chroma rounds with ONE_HALF - 1.
+    for (o, p) in out.chunks_exact_mut(3).zip(image.as_raw().chunks_exact(3)) {
+        let [r, g, b] = [p[0], p[1], p[2]].map(i32::from);
+        let y = (19595 * r + 38470 * g + 7471 * b + 32768) >> 16;
+        let cb = (-11059 * r - 21709 * g + 32768 * b + (128 << 16) + 32767) >> 16;
+        let cr = (32768 * r - 27439 * g - 5329 * b + (128 << 16) + 32767) >> 16;
+        o.copy_from_slice(&[y, cb, cr].map(|v| v.clamp(0, 255) as u8));
+    }
+    // Edges replicate the last column and row, as libjpeg pads to whole blocks.
+    let at = |x: usize, y: usize, c: usize| u32::from(out[3 * (y.min(h - 1) * w + x.min(w - 1)) + c]);
+    let mut averaged = Vec::with_capacity(w.div_ceil(2) * h.div_ceil(2));
+    for by in (0..h).step_by(2) {
+        for (k, bx) in (0..w).step_by(2).enumerate() {
+            let bias = if k % 2 == 0 { 1 } else { 2 };
+            let avg =
+                |c| ((at(bx, by, c) + at(bx + 1, by, c) + at(bx, by + 1, c) + at(bx + 1, by + 1, c) + bias) >> 2) as u8;
+            averaged.push((3 * (by * w + bx), [avg(1), avg(2)]));
+        }
+    }
+    for (i, [cb, cr]) in averaged {
+        out[i + 1] = cb;
+        out[i + 2] = cr;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seed::case_rng;
+
+    #[test]
+    fn chroma_is_averaged_per_block_as_libjpeg() {
+        // Grey has neutral chroma; pure red and blue average to their midpoint, bias 1.
+        let grey = RgbImage::from_pixel(1, 1, image::Rgb([90, 90, 90]));
+        assert_eq!(libjpeg_ycbcr(&grey), [90, 128, 128]);
+        let img =
+            RgbImage::from_fn(2, 2, |x, _| if x == 0 { image::Rgb([255, 0, 0]) } else { image::Rgb([0, 0, 255]) });
+        let ycc = libjpeg_ycbcr(&img);
+        // Cb of red 85, of blue 255: (85 + 255 + 85 + 255 + 1) >> 2 = 170; Cr 255 and 107: 181.
+        assert_eq!((ycc[1], ycc[2]), (170, 181));
+        assert_eq!(ycc[3 + 1], 255, "only the block's first pixel carries the average");
+    }
+
+    #[test]
+    fn lower_quality_loses_more() {
+        let img = RgbImage::from_fn(48, 32, |x, y| image::Rgb([(x * 5) as u8, (y * 7) as u8, ((x * y) % 255) as u8]));
+        let error = |quality| {
+            let out = JpegCompression { quality }.apply(&img, &mut case_rng(0, "", 0));
+            out.iter().zip(img.iter()).map(|(&a, &b)| u64::from(a.abs_diff(b))).sum::<u64>()
+        };
+        assert!(error(5) > error(50) && error(50) > error(95), "{} {} {}", error(5), error(50), error(95));
     }
 }

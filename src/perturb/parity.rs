@@ -12,7 +12,7 @@ use crate::seed::case_rng;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/perturb");
 
-/// PSNR bars in dB; JPEG codecs differ (Pillow's libjpeg against the `image` crate's encoder).
+/// PSNR bars in dB; JPEG encoders differ (Pillow's libjpeg against `jpeg_encoder`'s DCT).
 const PSNR_BAR: f64 = 35.0;
 const PSNR_BAR_JPEG: f64 = 30.0;
 /// Largest relative difference of a random corruption's statistics.
@@ -20,11 +20,7 @@ const STAT_TOLERANCE: f64 = 0.10;
 
 /// Deterministic corruptions known to miss the PSNR bar, and why. They are still measured and
 /// printed; the test fails once one reaches the bar, so that its entry gets removed.
-const KNOWN_GAPS: &[(&str, &str)] = &[(
-    "jpeg_compression",
-    "the image crate's encoder always writes 4:4:4 chroma where Pillow subsamples 4:2:0 \
-     (against Pillow with subsampling=0 it scores 39-69 dB)",
-)];
+const KNOWN_GAPS: &[(&str, &str)] = &[];
 
 fn load(file: &str) -> RgbImage {
     image::open(format!("{DIR}/{file}")).unwrap_or_else(|e| panic!("{file}: {e}")).into_rgb8()
