@@ -25,11 +25,9 @@ impl Perturbation for Gamma {
     fn apply(&self, image: &RgbImage, _rng: &mut CaseRng) -> RgbImage {
         // One power per byte value, not per channel value.
         let lut: [u8; 256] = std::array::from_fn(|v| round_u8(255.0 * (v as f32 / 255.0).powf(self.gamma)));
-        let mut out = image.clone();
-        for v in out.iter_mut() {
-            *v = lut[*v as usize];
-        }
-        out
+        // One pass that writes the new buffer (not a copy, then a second pass over it).
+        let out = image.as_raw().iter().map(|&v| lut[v as usize]).collect();
+        RgbImage::from_raw(image.width(), image.height(), out).expect("buffer sized from the image")
     }
 }
 

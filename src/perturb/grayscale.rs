@@ -43,10 +43,10 @@ impl Perturbation for Grayscale {
         let w = weight_256(self.amount);
         let mut out = image.clone();
         for px in out.chunks_exact_mut(3) {
+            // As a fixed-size array the three channels unroll, with no per-value bounds checks.
+            let px: &mut [u8; 3] = px.try_into().expect("chunks of 3");
             let y = luma(px[0], px[1], px[2]);
-            for v in px {
-                *v = blend_u8(*v, y, w);
-            }
+            *px = px.map(|v| blend_u8(v, y, w));
         }
         out
     }

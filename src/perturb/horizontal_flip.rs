@@ -23,7 +23,18 @@ impl Geometric for HorizontalFlip {
     }
 
     fn render(&self, image: &RgbImage, _motion: &Homography) -> RgbImage {
-        image::imageops::flip_horizontal(image)
+        // Straight over the raw rows, a fixed 3-byte copy per pixel: `imageops::flip_horizontal`
+        // goes pixel by pixel through bounds-checked accessors, several times slower.
+        let row_len = 3 * image.width() as usize;
+        let mut out = vec![0u8; image.as_raw().len()];
+        if row_len > 0 {
+            for (dst, src) in out.chunks_exact_mut(row_len).zip(image.as_raw().chunks_exact(row_len)) {
+                for (d, s) in dst.chunks_exact_mut(3).zip(src.chunks_exact(3).rev()) {
+                    d.copy_from_slice(s);
+                }
+            }
+        }
+        RgbImage::from_raw(image.width(), image.height(), out).expect("buffer sized from the image")
     }
 }
 
