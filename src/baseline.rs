@@ -96,7 +96,13 @@ fn round(v: f64, digits: i32) -> f64 {
 
 /// Folder of a suite's snapshots.
 pub fn snapshot_dir(suite_path: &Path) -> PathBuf {
-    suite_path.parent().unwrap_or(Path::new(".")).join("snapshots")
+    let dir = suite_path.parent().unwrap_or(Path::new(".")).join("snapshots");
+    // insta reads a relative snapshot path from the source file calling it (src/), not from the
+    // working directory, so `SHAKEDOWN_SUITES=suites/x.yaml` would miss its baselines.
+    match std::env::current_dir() {
+        Ok(cwd) if dir.is_relative() => cwd.join(dir),
+        _ => dir,
+    }
 }
 
 /// A snapshot as stored: its body text and the scores in it.

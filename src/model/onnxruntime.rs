@@ -92,7 +92,10 @@ pub fn load(
     let session = if providers.is_empty() {
         builder()?.commit_from_file(path).map_err(fail)?
     } else {
-        match builder()?.with_execution_providers(&providers).map_err(|e| e.into()).and_then(|mut b| b.commit_from_file(path))
+        match builder()?
+            .with_execution_providers(&providers)
+            .map_err(|e| e.into())
+            .and_then(|mut b| b.commit_from_file(path))
         {
             Ok(session) => session,
             Err(e) => {

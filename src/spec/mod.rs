@@ -727,7 +727,12 @@ impl Validator {
             v_at.push(pname.as_str().into());
             if let raw::RawValues::Range(range) = &params[pname] {
                 if let Some(problem) = range.problem() {
-                    self.at_value(SuiteErrorKind::OutOfRange, &v_at, problem, Some("e.g. `{from: 1, to: 3, step: 0.5}`".into()));
+                    self.at_value(
+                        SuiteErrorKind::OutOfRange,
+                        &v_at,
+                        problem,
+                        Some("e.g. `{from: 1, to: 3, step: 0.5}`".into()),
+                    );
                     ok = false;
                     continue;
                 }
