@@ -7,6 +7,10 @@ The export has static shapes (tract cannot analyse ultralytics' dynamic exports)
 Usage: python make_dataset.py && python train.py [--epochs 10] [--imgsz 320]
 Writes models/yolov8n.onnx (final weights) and models/yolov8n-epoch4.onnx (a deliberately
 under-trained checkpoint used to show budgets failing), and prints ultralytics' validation metrics.
+
+The narrower variant: python train.py --model yolov8-tiny.yaml --epochs 12 --workers 0
+--degraded-epoch 0 writes models/yolov8-tiny.onnx (the yaml next to this script is YOLOv8 at
+width_multiple 0.125; --degraded-epoch 0 skips the under-trained export).
 """
 import argparse
 import os
@@ -28,10 +32,13 @@ def main():
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--imgsz", type=int, default=320)
     ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--model", default="yolov8n.yaml")
+    ap.add_argument("--model", default="yolov8n.yaml", help="ultralytics model yaml, or one next to this script")
+    ap.add_argument("--workers", type=int, default=2, help="dataloader processes (0: in the main process)")
     ap.add_argument("--workdir", default=os.path.join(here, "work"))
-    ap.add_argument("--degraded-epoch", type=int, default=4, help="epochs of the under-trained checkpoint")
+    ap.add_argument("--degraded-epoch", type=int, default=4, help="epochs of the under-trained checkpoint (0: none)")
     args = ap.parse_args()
+    if os.path.exists(os.path.join(here, args.model)):
+        args.model = os.path.join(here, args.model)
 
     name = os.path.splitext(os.path.basename(args.model))[0]
     started = time.time()
@@ -42,7 +49,7 @@ def main():
         imgsz=args.imgsz,
         batch=args.batch,
         device="cpu",
-        workers=2,
+        workers=args.workers,
         pretrained=False,
         amp=False,
         plots=False,
@@ -56,7 +63,8 @@ def main():
     print(f"training wall time: {time.time() - started:.0f} s")
     run = os.path.join(args.workdir, "runs", name, "weights")
     metrics = YOLO(os.path.join(run, "last.pt")).val(
-        data=os.path.join(args.workdir, "data.yaml"), imgsz=args.imgsz, device="cpu", plots=False
+        data=os.path.join(args.workdir, "data.yaml"), imgsz=args.imgsz, device="cpu", plots=False,
+        project=os.path.join(args.workdir, "runs"), name=f"{name}-val", exist_ok=True,
     )
     print(f"ultralytics val: mAP50 {metrics.box.map50:.4f}  mAP50-95 {metrics.box.map:.4f}")
 
@@ -64,6 +72,8 @@ def main():
     export(os.path.join(run, "last.pt"), os.path.join(here, "models", f"{name}.onnx"), args.imgsz)
     # ultralytics numbers saved epochs from 0: epoch3.pt is the state after four epochs.
     k = args.degraded_epoch
+    if k <= 0:
+        return
     export(os.path.join(run, f"epoch{k - 1}.pt"), os.path.join(here, "models", f"{name}-epoch{k}.onnx"), args.imgsz)
 
 
