@@ -54,17 +54,20 @@ pub struct Tensor {
 
 /// A loaded network that maps one input tensor to its outputs. Shared by all threads.
 pub trait Session: Send + Sync {
-    /// Declared input shape; `None` for a dimension that is not fixed.
-    fn input_shape(&self) -> Vec<Option<usize>>;
-    /// Declared output shapes, `None` for a dimension that is not fixed; empty when unknown.
-    fn output_shapes(&self) -> Vec<Vec<Option<usize>>> {
-        Vec::new()
-    }
-    /// The graph's output names, in output order; empty when unknown.
-    fn output_names(&self) -> Vec<String> {
-        Vec::new()
-    }
+    /// What the graph declares, read once at load time.
+    fn signature(&self) -> &Signature;
     fn run(&self, input: Tensor) -> Result<Vec<Tensor>, String>;
+}
+
+/// A graph's declared input and outputs, as a backend reads them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Signature {
+    /// Declared input shape; `None` for a dimension that is not fixed.
+    pub input_shape: Vec<Option<usize>>,
+    /// Declared output shapes, `None` for a dimension that is not fixed; empty when unknown.
+    pub output_shapes: Vec<Vec<Option<usize>>>,
+    /// The graph's output names, in output order; empty when unknown.
+    pub output_names: Vec<String>,
 }
 
 /// Which runtime executes the ONNX graph. Chosen per suite or by `SHAKEDOWN_BACKEND`.
@@ -262,7 +265,7 @@ impl Model {
         let session = backend.load(&spec.path, spec.input_size, spec.preprocess.layout)?;
         let fail =
             |message: String| ModelError::Family { model: spec.name.clone(), family: spec.family.name(), message };
-        let shape = session.input_shape();
+        let shape = session.signature().input_shape.clone();
         let expected = "expected one image input [1, 3, H, W] (NCHW) or [1, H, W, 3] (NHWC)";
         let layout = match (spec.preprocess.layout, shape.as_slice()) {
             (Some(Layout::Nchw), [_, Some(3) | None, _, _]) => Layout::Nchw,
@@ -370,7 +373,7 @@ impl Model {
     /// When the graph declares every output dimension, decode zeros of those shapes so that a
     /// model that does not fit its family fails at load time rather than on its first image.
     fn check_declared_outputs(&self) -> Result<(), ModelError> {
-        let declared = self.session.output_shapes();
+        let declared = &self.session.signature().output_shapes;
         let Some(shapes) =
             declared.iter().map(|s| s.iter().copied().collect::<Option<Vec<usize>>>()).collect::<Option<Vec<_>>>()
         else {
@@ -379,7 +382,7 @@ impl Model {
         if shapes.is_empty() || shapes.iter().any(|s| s.iter().product::<usize>() > 1 << 26) {
             return Ok(());
         }
-        let names = self.session.output_names();
+        let names = &self.session.signature().output_names;
         let zeros: Vec<Tensor> = shapes
             .into_iter()
             .enumerate()

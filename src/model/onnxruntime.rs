@@ -6,7 +6,7 @@ use std::sync::{Mutex, OnceLock};
 use ort::session::Session as OrtSession;
 use ort::value::{DynValue, PrimitiveTensorElementType, Tensor as OrtTensor, TensorElementType};
 
-use super::{Layout, Session, Tensor};
+use super::{Layout, Session, Signature, Tensor};
 use crate::errors::ModelError;
 
 /// Where the ONNX Runtime library is looked for.
@@ -41,9 +41,7 @@ fn environment() -> Result<&'static ort::environment::Environment, ModelError> {
 struct OrtBackendSession {
     // `Session::run` takes `&mut self`; trials share one session per model.
     session: Mutex<OrtSession>,
-    input_shape: Vec<Option<usize>>,
-    output_shapes: Vec<Vec<Option<usize>>>,
-    output_names: Vec<String>,
+    signature: Signature,
 }
 
 /// Where ONNX Runtime runs the graph.
@@ -118,7 +116,8 @@ pub fn load(
         })
         .collect();
     let output_names = session.outputs().iter().map(|o| o.name().to_owned()).collect();
-    Ok(Box::new(OrtBackendSession { session: Mutex::new(session), input_shape, output_shapes, output_names }))
+    let signature = Signature { input_shape, output_shapes, output_names };
+    Ok(Box::new(OrtBackendSession { session: Mutex::new(session), signature }))
 }
 
 /// An output as f32, whatever its numeric type (labels of NMS-included exports are int64).
@@ -139,16 +138,8 @@ fn to_f32(value: &DynValue) -> Result<(Vec<usize>, Vec<f32>), String> {
 }
 
 impl Session for OrtBackendSession {
-    fn input_shape(&self) -> Vec<Option<usize>> {
-        self.input_shape.clone()
-    }
-
-    fn output_shapes(&self) -> Vec<Vec<Option<usize>>> {
-        self.output_shapes.clone()
-    }
-
-    fn output_names(&self) -> Vec<String> {
-        self.output_names.clone()
+    fn signature(&self) -> &Signature {
+        &self.signature
     }
 
     fn run(&self, input: Tensor) -> Result<Vec<Tensor>, String> {

@@ -7,14 +7,12 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
 use tract_onnx::tract_hir::internal::DimLike;
 
-use super::{Layout, Session, Tensor};
+use super::{Layout, Session, Signature, Tensor};
 use crate::errors::ModelError;
 
 struct TractSession {
     plan: Arc<TypedRunnableModel>,
-    input_shape: Vec<Option<usize>>,
-    output_shapes: Vec<Vec<Option<usize>>>,
-    output_names: Vec<String>,
+    signature: Signature,
 }
 
 pub fn load(path: &Path, input_hw: Option<[u32; 2]>, layout: Option<Layout>) -> Result<Box<dyn Session>, ModelError> {
@@ -50,7 +48,7 @@ pub fn load(path: &Path, input_hw: Option<[u32; 2]>, layout: Option<Layout>) -> 
         output_names.push(name);
     }
     let plan = typed.into_runnable().map_err(|e| fail(format!("{e:#}")))?;
-    Ok(Box::new(TractSession { plan, input_shape, output_shapes, output_names }))
+    Ok(Box::new(TractSession { plan, signature: Signature { input_shape, output_shapes, output_names } }))
 }
 
 /// Whether the graph's first input is declared `[.., .., .., 3]` with something else second.
@@ -61,16 +59,8 @@ fn declares_nhwc(model: &InferenceModel) -> bool {
 }
 
 impl Session for TractSession {
-    fn input_shape(&self) -> Vec<Option<usize>> {
-        self.input_shape.clone()
-    }
-
-    fn output_shapes(&self) -> Vec<Vec<Option<usize>>> {
-        self.output_shapes.clone()
-    }
-
-    fn output_names(&self) -> Vec<String> {
-        self.output_names.clone()
+    fn signature(&self) -> &Signature {
+        &self.signature
     }
 
     fn run(&self, input: Tensor) -> Result<Vec<Tensor>, String> {
@@ -85,7 +75,7 @@ impl Session for TractSession {
                 let o = o.cast_to::<f32>().map_err(|e| format!("{e:#}"))?;
                 let view = o.to_plain_array_view::<f32>().map_err(|e| format!("{e:#}"))?;
                 Ok(Tensor {
-                    name: self.output_names.get(i).cloned().unwrap_or_default(),
+                    name: self.signature.output_names.get(i).cloned().unwrap_or_default(),
                     shape: view.shape().to_vec(),
                     data: view.iter().copied().collect(),
                 })

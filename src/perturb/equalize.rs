@@ -61,13 +61,7 @@ impl Perturbation for Equalize {
             let out: [u8; 256] = std::array::from_fn(|v| blend_u8(v as u8, eq[v], w));
             out
         });
-        let mut out = image.clone();
-        for px in out.chunks_exact_mut(3) {
-            for c in 0..3 {
-                px[c] = luts[c][px[c] as usize];
-            }
-        }
-        out
+        super::filters::apply_luts(image, &luts)
     }
 }
 

@@ -296,6 +296,18 @@ pub(crate) fn motion_blur_image(image: &RgbImage, taps: &[Tap]) -> RgbImage {
     collect_image(w, h, |emit| motion_blur_rows(image.as_raw(), w, h, 3, taps, emit))
 }
 
+/// `image` with each channel mapped through its own 256-entry table (per-value maps: shifts,
+/// tone curves, equalisation).
+pub fn apply_luts(image: &RgbImage, luts: &[[u8; 256]; 3]) -> RgbImage {
+    let mut out = image.clone();
+    for px in out.chunks_exact_mut(3) {
+        for (v, lut) in px.iter_mut().zip(luts) {
+            *v = lut[*v as usize];
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

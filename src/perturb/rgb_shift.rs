@@ -31,13 +31,7 @@ impl Perturbation for RgbShift {
     fn apply(&self, image: &RgbImage, rng: &mut CaseRng) -> RgbImage {
         let offsets: [f32; 3] = std::array::from_fn(|_| rng.random_range(-self.shift..=self.shift));
         let luts: [[u8; 256]; 3] = offsets.map(|d| std::array::from_fn(|v| round_u8((v as f32 + d).max(0.0))));
-        let mut out = image.clone();
-        for px in out.chunks_exact_mut(3) {
-            for c in 0..3 {
-                px[c] = luts[c][px[c] as usize];
-            }
-        }
-        out
+        super::filters::apply_luts(image, &luts)
     }
 }
 
