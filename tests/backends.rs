@@ -38,12 +38,37 @@ fn tract_and_onnxruntime_agree_within_tolerance() {
     }
 }
 
-/// Without a GPU build of ONNX Runtime (the PyPI `onnxruntime` wheel is CPU-only) the CUDA
-/// backend warns and runs on the CPU: same scores, exactly.
+/// The CUDA backend, on a GPU build of ONNX Runtime with a GPU, agrees with the CPU within the
+/// suite's tolerance plus one image: GPU convolutions round differently, which can flip an image
+/// that sits on the impact rule's threshold (measured on an H200: one image of 40 in one case).
+/// Without a GPU (the PyPI `onnxruntime` wheel is CPU-only) it warns and runs on the CPU: the
+/// same scores, exactly.
 #[cfg(feature = "cuda")]
 #[test]
-fn cuda_falls_back_to_the_cpu_with_the_same_scores() {
-    let (_, cpu) = scores(BackendKind::Ort);
+fn cuda_agrees_with_the_cpu_or_falls_back_to_it() {
+    let (tolerance, cpu) = scores(BackendKind::Ort);
     let (_, cuda) = scores(BackendKind::OrtCuda);
-    assert_eq!(cpu, cuda);
+    let (runs_on, images) = runs_on(BackendKind::OrtCuda);
+    eprintln!("ort-cuda runs on {runs_on}");
+    if runs_on == "CPU" {
+        assert_eq!(cpu, cuda);
+        return;
+    }
+    assert_eq!(runs_on, "CUDA");
+    assert_eq!(cpu.len(), cuda.len());
+    let tolerance = shakedown::spec::Tolerance { risk: tolerance.risk + 100.0 / images as f64, ..tolerance };
+    for ((name, a), (_, b)) in cpu.iter().zip(&cuda) {
+        let stored = b.0.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        assert!(a.within(&stored, &tolerance), "{name}: CPU {a:?} vs CUDA {b:?}");
+    }
+}
+
+/// Where the first model of the small suite runs on `backend`, and how many images it has.
+#[cfg(feature = "cuda")]
+fn runs_on(backend: BackendKind) -> (&'static str, usize) {
+    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/suites/small.yaml");
+    let suite = harness::load_suites(&suite).unwrap().into_iter().next().unwrap().suite;
+    let model = shakedown::model::Model::load(&suite.models[0], backend).unwrap();
+    let images = SuiteRun::new(suite).loaded().unwrap().images.len();
+    (model.runs_on(), images)
 }

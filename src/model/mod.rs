@@ -57,6 +57,11 @@ pub trait Session: Send + Sync {
     /// What the graph declares, read once at load time.
     fn signature(&self) -> &Signature;
     fn run(&self, input: Tensor) -> Result<Vec<Tensor>, String>;
+    /// The processor the graph actually runs on: an accelerator that could not start has
+    /// fallen back to the CPU.
+    fn runs_on(&self) -> &'static str {
+        "CPU"
+    }
 }
 
 /// A graph's declared input and outputs, as a backend reads them.
@@ -293,6 +298,11 @@ impl Model {
         let model = Self { spec: spec.clone(), backend, session, input_hw, preprocess };
         model.check_declared_outputs()?;
         Ok(model)
+    }
+
+    /// The processor inference runs on (`CPU`, `CUDA`, `TensorRT`).
+    pub fn runs_on(&self) -> &'static str {
+        self.session.runs_on()
     }
 
     pub fn input_hw(&self) -> [u32; 2] {

@@ -42,6 +42,7 @@ struct OrtBackendSession {
     // `Session::run` takes `&mut self`; trials share one session per model.
     session: Mutex<OrtSession>,
     signature: Signature,
+    runs_on: Accelerator,
 }
 
 /// Where ONNX Runtime runs the graph.
@@ -55,20 +56,41 @@ pub enum Accelerator {
 }
 
 impl Accelerator {
+    fn name(self) -> &'static str {
+        match self {
+            Accelerator::Cpu => "CPU",
+            #[cfg(feature = "cuda")]
+            Accelerator::Cuda => "CUDA",
+            #[cfg(feature = "tensorrt")]
+            Accelerator::TensorRt => "TensorRT",
+        }
+    }
+
     /// Execution providers to register, preferred first (ONNX Runtime adds the CPU last).
     fn providers(self) -> Vec<ort::ep::ExecutionProviderDispatch> {
         match self {
             Accelerator::Cpu => Vec::new(),
             #[cfg(feature = "cuda")]
-            Accelerator::Cuda => vec![ort::ep::CUDA::default().build().error_on_failure()],
+            Accelerator::Cuda => vec![cuda()],
             #[cfg(feature = "tensorrt")]
             Accelerator::TensorRt => vec![
                 ort::ep::TensorRT::default().build().error_on_failure(),
                 #[cfg(feature = "cuda")]
-                ort::ep::CUDA::default().build().error_on_failure(),
+                cuda(),
             ],
         }
     }
+}
+
+/// CUDA with cuDNN's heuristic choice of convolution algorithm: the default exhaustive search
+/// times the candidates and can pick another one, with other rounding, from run to run; the
+/// heuristic's pick is fixed for a GPU and a shape, so scores repeat.
+#[cfg(feature = "cuda")]
+fn cuda() -> ort::ep::ExecutionProviderDispatch {
+    ort::ep::CUDA::default()
+        .with_conv_algorithm_search(ort::ep::cuda::ConvAlgorithmSearch::Heuristic)
+        .build()
+        .error_on_failure()
 }
 
 /// ONNX Runtime resolves dynamic shapes itself: the input size and layout need no fixing. With
@@ -87,18 +109,18 @@ pub fn load(
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let builder = || OrtSession::builder(env).map_err(fail)?.with_intra_threads(threads).map_err(|e| fail(e.into()));
     let providers = accelerator.providers();
-    let session = if providers.is_empty() {
-        builder()?.commit_from_file(path).map_err(fail)?
+    let (session, runs_on) = if providers.is_empty() {
+        (builder()?.commit_from_file(path).map_err(fail)?, Accelerator::Cpu)
     } else {
         match builder()?
             .with_execution_providers(&providers)
             .map_err(|e| e.into())
             .and_then(|mut b| b.commit_from_file(path))
         {
-            Ok(session) => session,
+            Ok(session) => (session, accelerator),
             Err(e) => {
-                crate::report::accelerator_fallback(path, &format!("{accelerator:?}"), &e.to_string());
-                builder()?.commit_from_file(path).map_err(fail)?
+                crate::report::accelerator_fallback(path, accelerator.name(), &e.to_string());
+                (builder()?.commit_from_file(path).map_err(fail)?, Accelerator::Cpu)
             }
         }
     };
@@ -117,7 +139,7 @@ pub fn load(
         .collect();
     let output_names = session.outputs().iter().map(|o| o.name().to_owned()).collect();
     let signature = Signature { input_shape, output_shapes, output_names };
-    Ok(Box::new(OrtBackendSession { session: Mutex::new(session), signature }))
+    Ok(Box::new(OrtBackendSession { session: Mutex::new(session), signature, runs_on }))
 }
 
 /// An output as f32, whatever its numeric type (labels of NMS-included exports are int64).
@@ -140,6 +162,10 @@ fn to_f32(value: &DynValue) -> Result<(Vec<usize>, Vec<f32>), String> {
 impl Session for OrtBackendSession {
     fn signature(&self) -> &Signature {
         &self.signature
+    }
+
+    fn runs_on(&self) -> &'static str {
+        self.runs_on.name()
     }
 
     fn run(&self, input: Tensor) -> Result<Vec<Tensor>, String> {
