@@ -28,12 +28,16 @@ pub struct SuiteResults {
     pub suite: String,
     pub file: PathBuf,
     pub seed: u64,
+    pub backend: &'static str,
     pub models: Vec<ModelResults>,
 }
 
 #[derive(Serialize)]
 pub struct ModelResults {
     pub model: String,
+    /// The processor inference ran on (`CPU`, `CUDA`, `TensorRT`): an accelerator that could
+    /// not start falls back to the CPU. `None` when the model was not loaded.
+    pub runs_on: Option<&'static str>,
     pub clean: Option<Stats>,
     /// COCO-C's mean performance under corruption (AP over the perturbed cases) and its ratio to
     /// clean AP.
@@ -165,6 +169,7 @@ pub fn collect(run: &SuiteRun) -> Option<SuiteResults> {
             let pc = run.performance_under_corruption(m);
             ModelResults {
                 model: run.suite.models[m].name.clone(),
+                runs_on: run.model_if_done(m).and_then(|r| r.ok()).map(|model| model.0.runs_on()),
                 clean: run.clean_if_done(m).map(|c| stats(&c.validation, m)),
                 mpc: pc.map(|p| p.0),
                 rpc: pc.and_then(|p| p.1),
@@ -173,7 +178,13 @@ pub fn collect(run: &SuiteRun) -> Option<SuiteResults> {
             }
         })
         .collect();
-    Some(SuiteResults { suite: run.suite.name.clone(), file: run.suite.path.clone(), seed: run.suite.seed, models })
+    Some(SuiteResults {
+        suite: run.suite.name.clone(),
+        file: run.suite.path.clone(),
+        seed: run.suite.seed,
+        backend: run.suite.backend.name(),
+        models,
+    })
 }
 
 /// The folder results go to: `SHAKEDOWN_RESULTS`, else `shakedown/` in the target dir the

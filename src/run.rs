@@ -340,6 +340,11 @@ impl SuiteRun {
         self.loaded.get().and_then(|r| r.as_ref().ok().cloned())
     }
 
+    /// A model, if some case has loaded it in this process.
+    pub fn model_if_done(&self, m: usize) -> Option<Shared<(Model, ClassMap)>> {
+        self.models[m].model.get().cloned()
+    }
+
     /// Outcomes already computed in this process (for the end-of-run summary).
     pub fn clean_if_done(&self, m: usize) -> Option<Arc<CleanOutcome>> {
         self.models[m].clean.get().and_then(|r| r.as_ref().ok().cloned())
