@@ -18,8 +18,8 @@ brightness/contrast jitter throughout, batch 4):
   1. backbone pre-training (pretrain_backbone): a throwaway CenterNet-style head on the stride-16
      map, 3 epochs, AdamW one-cycle lr 1e-3; only the backbone is kept.
   2. DETR: AdamW lr 2e-4 (backbone 1e-4), warm-up 300 steps then cosine to 5 %, weight decay
-     1e-4, gradient clipping 0.1, DETR's Hungarian loss with auxiliary decoder losses, 20 epochs.
-DETR converges slowly and ~40 CPU minutes are far from enough: see examples/shapes/README.md
+     1e-4, gradient clipping 0.1, DETR's Hungarian loss with auxiliary decoder losses, 34 epochs.
+DETR converges slowly and the ~66 CPU minutes of the defaults are far from enough: see examples/shapes/README.md
 for what this reaches.
 
 Input  `pixel_values` [1, 3, 320, 320]: RGB resized to 320x320 (no letterbox, aspect not kept),
@@ -29,7 +29,7 @@ Output `logits` [1, 30, 4]: class scores, classes circle, square, triangle, then
 Post-processing as DetrImageProcessor.post_process_object_detection: softmax over the 4 logits,
 best of the first 3 is the class and its probability the score; boxes scaled to the image.
 
-Usage: python make_dataset.py && python train_detr.py [--epochs 20]
+Usage: python make_dataset.py && python train_detr.py [--epochs 34]
 Writes models/detr-tiny.onnx. CPU, one thread.
 """
 import os
@@ -222,7 +222,7 @@ class Export(nn.Module):
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
-    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--epochs", type=int, default=34)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--queries", type=int, default=30)
