@@ -341,8 +341,8 @@ impl SuiteRun {
     }
 
     /// A model, if some case has loaded it in this process.
-    pub fn model_if_done(&self, m: usize) -> Option<Shared<(Model, ClassMap)>> {
-        self.models[m].model.get().cloned()
+    pub fn model_if_done(&self, m: usize) -> Option<Arc<(Model, ClassMap)>> {
+        self.models[m].model.get().and_then(|r| r.as_ref().ok().cloned())
     }
 
     /// Outcomes already computed in this process (for the end-of-run summary).
