@@ -6,9 +6,18 @@ use std::path::Path;
 
 use shakedown::model::BackendKind;
 use shakedown::run::SuiteRun;
+use shakedown::spec::Tolerance;
 use shakedown::{baseline, harness};
 
-fn scores(backend: BackendKind) -> (shakedown::spec::Tolerance, Vec<(String, baseline::Scores)>) {
+/// The small suite's first model on one backend: its case scores, and where it ran.
+struct Measured {
+    tolerance: Tolerance,
+    scores: Vec<(String, baseline::Scores)>,
+    runs_on: &'static str,
+    images: usize,
+}
+
+fn measure(backend: BackendKind) -> Measured {
     let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/suites/small.yaml");
     let runs = harness::load_suites(&suite).unwrap_or_else(|_| panic!("{} is valid", suite.display()));
     let mut suite = runs.into_iter().next().unwrap().suite;
@@ -24,18 +33,24 @@ fn scores(backend: BackendKind) -> (shakedown::spec::Tolerance, Vec<(String, bas
             (c.name.clone(), s)
         })
         .collect();
-    (tolerance, scores)
+    let runs_on = run.model_if_done(0).expect("the cases loaded the model").0.runs_on();
+    let images = run.loaded_if_done().expect("the cases loaded the dataset").images.len();
+    Measured { tolerance, scores, runs_on, images }
+}
+
+fn assert_agree(a: &Measured, b: &Measured, tolerance: &Tolerance, what: [&str; 2]) {
+    assert_eq!(a.scores.len(), b.scores.len());
+    for ((name, x), (_, y)) in a.scores.iter().zip(&b.scores) {
+        let stored = y.0.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        assert!(x.within(&stored, tolerance), "{name}: {} {x:?} vs {} {y:?}", what[0], what[1]);
+    }
 }
 
 #[test]
 fn tract_and_onnxruntime_agree_within_tolerance() {
-    let (tolerance, tract) = scores(BackendKind::Tract);
-    let (_, ort) = scores(BackendKind::Ort);
-    assert_eq!(tract.len(), ort.len());
-    for ((name, a), (_, b)) in tract.iter().zip(&ort) {
-        let stored = b.0.iter().map(|(k, v)| (k.to_string(), *v)).collect();
-        assert!(a.within(&stored, &tolerance), "{name}: tract {a:?} vs ort {b:?}");
-    }
+    let tract = measure(BackendKind::Tract);
+    let ort = measure(BackendKind::Ort);
+    assert_agree(&tract, &ort, &tract.tolerance, ["tract", "ort"]);
 }
 
 /// The CUDA backend, on a GPU build of ONNX Runtime with a GPU, agrees with the CPU within the
@@ -46,29 +61,14 @@ fn tract_and_onnxruntime_agree_within_tolerance() {
 #[cfg(feature = "cuda")]
 #[test]
 fn cuda_agrees_with_the_cpu_or_falls_back_to_it() {
-    let (tolerance, cpu) = scores(BackendKind::Ort);
-    let (_, cuda) = scores(BackendKind::OrtCuda);
-    let (runs_on, images) = runs_on(BackendKind::OrtCuda);
-    eprintln!("ort-cuda runs on {runs_on}");
-    if runs_on == "CPU" {
-        assert_eq!(cpu, cuda);
+    let cpu = measure(BackendKind::Ort);
+    let cuda = measure(BackendKind::OrtCuda);
+    eprintln!("ort-cuda runs on {}", cuda.runs_on);
+    if cuda.runs_on == "CPU" {
+        assert_eq!(cpu.scores, cuda.scores);
         return;
     }
-    assert_eq!(runs_on, "CUDA");
-    assert_eq!(cpu.len(), cuda.len());
-    let tolerance = shakedown::spec::Tolerance { risk: tolerance.risk + 100.0 / images as f64, ..tolerance };
-    for ((name, a), (_, b)) in cpu.iter().zip(&cuda) {
-        let stored = b.0.iter().map(|(k, v)| (k.to_string(), *v)).collect();
-        assert!(a.within(&stored, &tolerance), "{name}: CPU {a:?} vs CUDA {b:?}");
-    }
-}
-
-/// Where the first model of the small suite runs on `backend`, and how many images it has.
-#[cfg(feature = "cuda")]
-fn runs_on(backend: BackendKind) -> (&'static str, usize) {
-    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/suites/small.yaml");
-    let suite = harness::load_suites(&suite).unwrap().into_iter().next().unwrap().suite;
-    let model = shakedown::model::Model::load(&suite.models[0], backend).unwrap();
-    let images = SuiteRun::new(suite).loaded().unwrap().images.len();
-    (model.runs_on(), images)
+    assert_eq!(cuda.runs_on, "CUDA");
+    let tolerance = Tolerance { risk: cpu.tolerance.risk + 100.0 / cpu.images as f64, ..cpu.tolerance };
+    assert_agree(&cpu, &cuda, &tolerance, ["CPU", "CUDA"]);
 }
