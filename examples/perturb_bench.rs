@@ -15,7 +15,7 @@ use std::time::Instant;
 use image::imageops::FilterType;
 use image::RgbImage;
 use shakedown::perturb::CATALOG;
-use shakedown::seed::case_rng;
+use shakedown::perturb::case_rng;
 
 const WIDTH: u32 = 640;
 const HEIGHT: u32 = 480;

@@ -70,7 +70,7 @@ pub enum DatasetError {
     Io { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Coco(Box<CocoError>),
+    Coco(#[from] CocoJsonError),
     #[error("cannot decode image {}: {message}", path.display())]
     #[diagnostic(code(shakedown::dataset::image), help("re-export the image as PNG or JPEG"))]
     Image { path: PathBuf, message: String },
@@ -81,21 +81,6 @@ pub enum DatasetError {
         #[help]
         help: Option<String>,
     },
-}
-
-/// Annotations that are not valid COCO, pointing into the file where the parser could tell.
-#[derive(Debug, Error, Diagnostic)]
-#[error("{} is not valid COCO annotations: {message}", path.display())]
-#[diagnostic(code(shakedown::dataset::coco))]
-pub struct CocoError {
-    pub path: PathBuf,
-    pub message: String,
-    #[source_code]
-    pub source_code: NamedSource<String>,
-    #[label("here")]
-    pub span: Option<SourceSpan>,
-    #[help]
-    pub help: Option<String>,
 }
 
 /// A model that cannot be loaded or run, or whose outputs do not fit its family.
@@ -135,6 +120,45 @@ pub enum ModelError {
     },
 }
 
+/// A ground-truth or results file that cannot be evaluated.
+#[derive(Debug, Error, Diagnostic)]
+pub enum CocoJsonError {
+    #[error("cannot read {}: {source}", path.display())]
+    #[diagnostic(code(shakedown::coco::io))]
+    Io { path: PathBuf, source: std::io::Error },
+    /// Not JSON, or JSON of the wrong shape; points at the place serde_json stopped.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Syntax(Box<SyntaxError>),
+    /// Well-formed JSON with one bad entry, e.g. `detections[17]: bbox must have 4 numbers`.
+    #[error("{}: {entry}: {message}", path.display())]
+    #[diagnostic(code(shakedown::coco::entry))]
+    Entry {
+        path: PathBuf,
+        /// `annotations[3]`, `detections[17]`.
+        entry: String,
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
+}
+
+/// Not JSON, or JSON of the wrong shape, with the file (or a window of a long line) as source.
+#[derive(Debug, Error, Diagnostic)]
+#[error("{} is not a valid COCO {what} file: {message}", path.display())]
+#[diagnostic(code(shakedown::coco::syntax))]
+pub struct SyntaxError {
+    pub path: PathBuf,
+    pub what: &'static str,
+    pub message: String,
+    #[source_code]
+    pub source_code: NamedSource<String>,
+    #[label("here")]
+    pub span: SourceSpan,
+    #[help]
+    pub help: &'static str,
+}
+
 /// A stored baseline that cannot be trusted; it is left as it is.
 #[derive(Debug, Error, Diagnostic)]
 #[error("baseline {} is unreadable: {message}", path.display())]
@@ -167,6 +191,17 @@ pub enum Error {
     #[error("cannot read {}: {source}", path.display())]
     #[diagnostic(code(shakedown::io))]
     Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    CocoJson(#[from] CocoJsonError),
+    /// An environment variable that shakedown cannot use (see `config`).
+    #[error("{message}")]
+    #[diagnostic(code(shakedown::config))]
+    Config {
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
     #[error("{0}")]
     #[diagnostic(code(shakedown::usage))]
     Usage(String),

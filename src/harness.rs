@@ -4,28 +4,34 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Once};
 use std::time::Instant;
 
 use libtest_mimic::{Arguments, Conclusion, Failed, Trial};
 
-use crate::baseline::{self, Scores};
+use crate::config::Config;
+use crate::engine::SuiteRun;
 use crate::errors::{self, Error};
-use crate::expand::CaseKind;
-use crate::run::SuiteRun;
-use crate::{report, results, spec, verdict};
-
-/// Environment variable naming a suite file or folder to run instead of `suites/`.
-pub const SUITES_ENV: &str = "SHAKEDOWN_SUITES";
+use crate::judge::baseline::{self, Baseline};
+use crate::judge::{verdict, Scores};
+use crate::output::{results, terminal};
+use crate::suite::{self, CaseKind};
 
 /// Entry point of `tests/robustness.rs`: run every suite in `default_dir` (or `SHAKEDOWN_SUITES`).
 pub fn main(default_dir: &Path) -> ExitCode {
     let args = Arguments::from_args();
-    let location = std::env::var_os(SUITES_ENV).map(PathBuf::from).unwrap_or_else(|| default_dir.to_owned());
-    match run(&args, &location) {
+    let config = match Config::get() {
+        Ok(config) => config,
+        Err(e) => {
+            terminal::error(e);
+            return ExitCode::from(101);
+        }
+    };
+    let location = config.suites.clone().unwrap_or_else(|| default_dir.to_owned());
+    match run(&args, &location, config) {
         Ok(conclusion) => conclusion.exit_code(),
         Err(errors) => {
-            errors.into_iter().for_each(report::suite_error);
+            errors.into_iter().for_each(terminal::error);
             ExitCode::from(101)
         }
     }
@@ -33,17 +39,18 @@ pub fn main(default_dir: &Path) -> ExitCode {
 
 /// Load the suites at `location`, run their trials, print the summary. When a suite is invalid
 /// nothing runs and every problem is returned.
-pub fn run(args: &Arguments, location: &Path) -> Result<Conclusion, Vec<Error>> {
-    let runs = load_suites(location)?;
+pub fn run(args: &Arguments, location: &Path, config: &Config) -> Result<Conclusion, Vec<Error>> {
+    let runs = load_suites(location, config)?;
     let runs: Vec<Arc<SuiteRun>> = runs.into_iter().map(Arc::new).collect();
     let started = Instant::now();
     let conclusion = libtest_mimic::run(args, trials(&runs));
     if !args.list {
         let runs: Vec<&SuiteRun> = runs.iter().map(Arc::as_ref).collect();
-        print!("{}", report::summary(&runs, started.elapsed()));
-        match results::write(&runs, &results::folder()) {
-            Ok(files) => print!("{}", report::results_written(&files)),
-            Err(e) => report::suite_error(e),
+        runs.iter().flat_map(|r| r.warnings()).for_each(|w| terminal::warning(&w));
+        terminal::emit(&terminal::summary(&runs, started.elapsed()));
+        match results::write(&runs, &results::folder(config.results.as_deref())) {
+            Ok(files) => terminal::emit(&terminal::results_written(&files)),
+            Err(e) => terminal::error(e),
         }
     }
     Ok(conclusion)
@@ -64,12 +71,13 @@ pub fn suite_files(location: &Path) -> Result<Vec<PathBuf>, Error> {
 }
 
 /// Validate every suite; all problems of all files are reported together.
-pub fn load_suites(location: &Path) -> Result<Vec<SuiteRun>, Vec<Error>> {
+pub fn load_suites(location: &Path, config: &Config) -> Result<Vec<SuiteRun>, Vec<Error>> {
     let files = suite_files(location).map_err(|e| vec![e])?;
     let mut runs = Vec::new();
     let mut errors = Vec::new();
+    let backend = config.backend.map(|b| b.name());
     for file in files {
-        match spec::load(&file) {
+        match suite::load(&file, backend) {
             Ok(suite) => runs.push(SuiteRun::new(suite)),
             Err(e) => errors.push(e),
         }
@@ -103,17 +111,27 @@ pub fn trials(runs: &[Arc<SuiteRun>]) -> Vec<Trial> {
     trials
 }
 
+/// insta decides nothing here: it shows the diff and writes pending snapshots, and the harness
+/// gives each failing case one message of its own. So insta must not panic (its panic would
+/// print a stack trace under `RUST_BACKTRACE` and advice meant for plain `cargo test`).
+fn insta_reports_only() {
+    static SET: Once = Once::new();
+    // Set before any insta call and before trials start threads; insta reads it once.
+    SET.call_once(|| std::env::set_var("INSTA_FORCE_PASS", "1"));
+}
+
 /// Measure one case, compare with its baseline, and check its budget.
 pub fn check_case(run: &SuiteRun, index: usize) -> Result<(), Failed> {
+    insta_reports_only();
     let case = &run.cases[index];
     let suite = &run.suite;
     let fail = |e: Arc<Error>| Failed::from(errors::render(&*e));
     let loaded = run.loaded().map_err(fail)?;
-    let (scores, budget): (Scores, Result<(), String>) = match case.kind {
+    let (scores, budget) = match case.kind {
         CaseKind::Clean => {
             let outcome = run.clean(case.model).map_err(fail)?;
             let model = &suite.models[case.model].name;
-            (Scores::clean(&outcome.validation), verdict::clean(model, &outcome.validation, &suite.budgets))
+            (Scores::clean(&outcome), verdict::clean(model, outcome.validation.as_ref(), &suite.budgets))
         }
         CaseKind::Perturbed { factor, grid, point } => {
             let outcome = run.perturbed(case.model, factor, grid, point).map_err(fail)?;
@@ -125,23 +143,18 @@ pub fn check_case(run: &SuiteRun, index: usize) -> Result<(), Failed> {
             (Scores::factor(&outcome), verdict::factor(&case.name, &outcome, budget, &loaded.dataset))
         }
     };
-    // insta fails by panicking; catch it so a breached budget is reported too.
-    let snapshot = catch_unwind(AssertUnwindSafe(|| {
-        baseline::assert_scores(&suite.path, &case.snapshot_name(), &scores, &suite.tolerance)
+    let checked = catch_unwind(AssertUnwindSafe(|| {
+        baseline::check(&suite.path, &case.snapshot_name(), &scores, &suite.tolerance)
     }));
-    let baseline_problem = match snapshot {
-        Ok(Ok(())) => None,
+    let baseline_problem = match checked {
+        Ok(Ok(Baseline::Kept | Baseline::Written)) => None,
+        Ok(Ok(problem)) => Some(terminal::baseline_problem(&problem, Config::get().is_ok_and(|c| c.ci))),
         Ok(Err(e)) => Some(errors::render(&e)),
-        Err(_) => Some(format!(
-            "scores moved beyond the suite's tolerance (risk ±{}, metrics ±{}) or have no baseline yet; \
-             see the snapshot diff above and run `cargo insta review`",
-            suite.tolerance.risk, suite.tolerance.metric
-        )),
+        Err(_) => Some("the baseline check panicked; see the message above".to_owned()),
     };
-    match (budget, baseline_problem) {
-        (Ok(()), None) => Ok(()),
-        (Err(b), None) => Err(b.into()),
-        (Ok(()), Some(p)) => Err(format!("baseline: {p}").into()),
-        (Err(b), Some(p)) => Err(format!("{b}\nbaseline: {p}").into()),
+    let messages: Vec<String> = budget.err().map(|b| b.to_string()).into_iter().chain(baseline_problem).collect();
+    match messages.is_empty() {
+        true => Ok(()),
+        false => Err(messages.join("\n").into()),
     }
 }

@@ -1,24 +1,47 @@
 //! shakedown: robustness tests for computer-vision models, as ordinary Rust tests.
 //!
-//! The pipeline, one module per stage:
-//! `spec` (suite files) → `expand` (cases) → `dataset` / `perturb` / `model` → `metrics` →
-//! `verdict` & `baseline` → `report` & `results`. `run` shares the work between a process's tests and
-//! `harness` turns cases into libtest-mimic trials.
+//! A suite file declares models, a dataset, perturbation grids grouped into risk factors, and
+//! budgets. The pipeline, one folder per stage, each reading only the stages before it:
+//!
+//! - [`vocab`], [`errors`], [`config`]: the typed names, every diagnostic, every `SHAKEDOWN_*`
+//!   variable;
+//! - `perturb`: the perturbation catalog (one file each) and the seeding of their randomness;
+//! - [`suite`]: suite files, raw → validated → expanded into cases;
+//! - `dataset`, `model`, `metrics`: images and labels, inference and decoding, COCOeval and
+//!   impact rules;
+//! - [`outcome`]: what a case measured, the one type every later stage reads;
+//! - `engine`: computes outcomes, sharing work between a process's cases;
+//! - `judge`: verdicts against budgets and baselines against snapshots;
+//! - `output`: the terminal and the results file;
+//! - [`harness`] (libtest-mimic trials) and `cli` (the `shakedown` command) drive it all.
+//!
+//! A downstream crate needs one line in its `tests/robustness.rs`:
+//!
+//! ```no_run
+//! fn main() -> std::process::ExitCode {
+//!     shakedown::harness::main(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("suites"))
+//! }
+//! ```
 
-pub mod baseline;
-pub mod dataset;
+pub mod config;
 pub mod errors;
-pub mod expand;
-pub mod harness;
-pub mod metrics;
-pub mod model;
+pub mod vocab;
+
 pub mod perturb;
-pub mod predict;
-pub mod report;
-pub mod results;
-pub mod run;
-pub mod seed;
-pub mod spec;
-pub mod verdict;
+pub mod suite;
+
+pub(crate) mod dataset;
+pub(crate) mod metrics;
+pub(crate) mod model;
+
+pub mod outcome;
+
+pub mod engine;
+pub mod judge;
+pub mod output;
+
+#[doc(hidden)]
+pub mod cli;
+pub mod harness;
 
 pub use errors::{Error, Result};

@@ -2,37 +2,27 @@
 //! suite's tolerance. Needs `--features ort` and ORT_DYLIB_PATH (see README); `.ci/run` runs it.
 #![cfg(feature = "ort")]
 
-use std::path::Path;
+mod common;
 
-use shakedown::model::BackendKind;
-use shakedown::run::SuiteRun;
-use shakedown::spec::Tolerance;
-use shakedown::{baseline, harness};
+use shakedown::engine::SuiteRun;
+use shakedown::judge::Scores;
+use shakedown::suite::Tolerance;
+use shakedown::vocab::Backend;
 
 /// The small suite's first model on one backend: its case scores, and where it ran.
 struct Measured {
     tolerance: Tolerance,
-    scores: Vec<(String, baseline::Scores)>,
+    scores: Vec<(String, Scores)>,
     runs_on: &'static str,
     images: usize,
 }
 
-fn measure(backend: BackendKind) -> Measured {
-    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/suites/small.yaml");
-    let runs = harness::load_suites(&suite).unwrap_or_else(|_| panic!("{} is valid", suite.display()));
-    let mut suite = runs.into_iter().next().unwrap().suite;
+fn measure(backend: Backend) -> Measured {
+    let mut suite = common::load("small.yaml").suite;
     suite.backend = backend;
     let tolerance = suite.tolerance;
     let run = SuiteRun::new(suite);
-    let scores = run
-        .cases
-        .iter()
-        .filter(|c| c.model == 0)
-        .map(|c| {
-            let s = run.outcome_scores(c).unwrap_or_else(|e| panic!("{}", shakedown::errors::render(&*e)));
-            (c.name.clone(), s)
-        })
-        .collect();
+    let scores = run.cases.iter().filter(|c| c.model == 0).map(|c| (c.name.clone(), common::scores(&run, c))).collect();
     let runs_on = run.model_if_done(0).expect("the cases loaded the model").0.runs_on();
     let images = run.loaded_if_done().expect("the cases loaded the dataset").images.len();
     Measured { tolerance, scores, runs_on, images }
@@ -48,8 +38,8 @@ fn assert_agree(a: &Measured, b: &Measured, tolerance: &Tolerance, what: [&str; 
 
 #[test]
 fn tract_and_onnxruntime_agree_within_tolerance() {
-    let tract = measure(BackendKind::Tract);
-    let ort = measure(BackendKind::Ort);
+    let tract = measure(Backend::Tract);
+    let ort = measure(Backend::Ort);
     assert_agree(&tract, &ort, &tract.tolerance, ["tract", "ort"]);
 }
 
@@ -61,8 +51,8 @@ fn tract_and_onnxruntime_agree_within_tolerance() {
 #[cfg(feature = "cuda")]
 #[test]
 fn cuda_agrees_with_the_cpu_or_falls_back_to_it() {
-    let cpu = measure(BackendKind::Ort);
-    let cuda = measure(BackendKind::OrtCuda);
+    let cpu = measure(Backend::Ort);
+    let cuda = measure(Backend::OrtCuda);
     eprintln!("ort-cuda runs on {}", cuda.runs_on);
     if cuda.runs_on == "CPU" {
         assert_eq!(cpu.scores, cuda.scores);

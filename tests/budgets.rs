@@ -2,15 +2,14 @@
 //! tighter risk budget fails exactly the cases above it, and every failure message gives the
 //! measured value and the budget. The trained model passes the suite as written.
 
-use std::path::Path;
+mod common;
 
+use shakedown::engine::SuiteRun;
 use shakedown::harness;
-use shakedown::run::SuiteRun;
+use shakedown::vocab::Score;
 
 fn small_suite() -> SuiteRun {
-    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/suites/small.yaml");
-    let mut runs = harness::load_suites(&suite).unwrap_or_else(|_| panic!("{} is valid", suite.display()));
-    runs.remove(0)
+    common::load("small.yaml")
 }
 
 /// (case name, failure message) of every case of `model` that fails.
@@ -46,8 +45,8 @@ fn a_tighter_risk_budget_fails_exactly_the_cases_above_it() {
     }
     let failed = failures(&run, "yolov8n");
     for (index, case) in run.cases.iter().enumerate().filter(|(_, c)| c.model == 0) {
-        let scores = run.outcome_scores(case).unwrap();
-        let expected = scores.get("risk").is_some_and(|risk| risk > budget);
+        let scores = common::scores(&run, case);
+        let expected = scores.get(Score::Risk).is_some_and(|risk| risk > budget);
         let message = failed.iter().find(|(n, _)| *n == case.name).map(|(_, m)| m.as_str());
         assert_eq!(message.is_some(), expected, "{} (index {index}): {scores:?} {message:?}", case.name);
         if let Some(message) = message {

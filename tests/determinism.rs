@@ -1,19 +1,15 @@
 //! Same suite, same scores: outcomes are byte-identical whatever the number of threads.
 
-use std::path::Path;
-
-use shakedown::harness;
+mod common;
 
 fn rendered_scores(threads: usize) -> Vec<String> {
-    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/suites/small.yaml");
-    let runs = harness::load_suites(&suite).unwrap_or_else(|_| panic!("{} is valid", suite.display()));
-    let run = &runs[0];
+    let run = &common::load("small.yaml");
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     pool.install(|| {
         run.cases
             .iter()
             .filter(|c| c.model == 0)
-            .map(|c| format!("{}\n{}", c.name, run.outcome_scores(c).unwrap().render()))
+            .map(|c| format!("{}\n{}", c.name, common::scores(run, c).render()))
             .collect()
     })
 }

@@ -2,23 +2,21 @@
 //! finds the objects where they now are, so mAP stays near its clean value and few images count
 //! as impacted. Were the labels left in place, a vertical flip would score near zero.
 
-use std::path::Path;
+mod common;
 
-use shakedown::expand::CaseKind;
-use shakedown::harness;
+use shakedown::suite::CaseKind;
+use shakedown::vocab::Score;
 
 #[test]
 fn labels_follow_the_content() {
-    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/suites/geometry.yaml");
-    let runs = harness::load_suites(&suite).unwrap_or_else(|_| panic!("{} is valid", suite.display()));
-    let run = &runs[0];
-    let clean = run.outcome_scores(&run.cases[0]).unwrap();
-    let clean_map50 = clean.get("map50").unwrap();
+    let run = &common::load("geometry.yaml");
+    let clean = common::scores(run, common::clean_case(run, 0));
+    let clean_map50 = clean.get(Score::Map50).unwrap();
     assert!(clean_map50 > 0.7, "{clean:?}");
     let mut checked = 0;
     for case in run.cases.iter().filter(|c| matches!(c.kind, CaseKind::Perturbed { .. })) {
-        let scores = run.outcome_scores(case).unwrap();
-        let (map50, risk) = (scores.get("map50").unwrap(), scores.get("risk").unwrap());
+        let scores = common::scores(run, case);
+        let (map50, risk) = (scores.get(Score::Map50).unwrap(), scores.get(Score::Risk).unwrap());
         // The shapes are symmetric enough that flips cost little; the zoom and crop change sizes.
         assert!(map50 > clean_map50 - 0.2, "{}: mAP@0.5 {map50} vs clean {clean_map50}", case.name);
         assert!(risk < 50.0, "{}: risk {risk}", case.name);

@@ -4,8 +4,8 @@
 use image::RgbImage;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use shakedown::perturb::case_rng;
 use shakedown::perturb::CATALOG;
-use shakedown::seed::case_rng;
 
 /// The sizes tried: the degenerate shapes, then 40 drawn with a fixed seed (1 to 70 a side).
 fn sizes() -> Vec<(u32, u32)> {

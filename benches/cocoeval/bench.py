@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Time `shakedown eval` against pycocotools and faster-coco-eval on a synthetic COCO-scale set.
 
-    /root/venv/bin/python benches/cocoeval/bench.py [--shakedown PATH] [--repeat N] [--split]
+    /root/venv/bin/python benches/cocoeval/bench.py [--shakedown PATH] [--repeat N]
 
 Generates (fixed seed) 5000 images, 80 categories, ~36 000 ground-truth boxes (about 1%
 crowd) and 100 detections per image into a temporary folder, then runs, each in its own
@@ -10,9 +10,7 @@ that the three give the same 12 stats (pycocotools to 1e-6; differences to
 faster-coco-eval are reported, not fatal) and prints wall times and ratios.
 
 Every timing includes reading the two json files: that is the whole command for shakedown.
-The Python tools also report their evaluate+accumulate+summarize time alone. With
-`--split`, shakedown's load/evaluate split comes from the ignored unit test
-`metrics::coco_json::tests::time_eval_files` (run through `cargo test`, same dev profile).
+The Python tools also report their evaluate+accumulate+summarize time alone.
 """
 
 import argparse
@@ -128,7 +126,6 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shakedown", help="shakedown binary (default $CARGO_TARGET_DIR/debug/shakedown)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per tool; the best wall time counts")
-    ap.add_argument("--split", action="store_true", help="also time shakedown's load and evaluate apart (cargo test)")
     ap.add_argument("--skip", action="append", default=[], choices=["pycocotools", "faster-coco-eval"])
     ap.add_argument("--worker", nargs=3, metavar=("TOOL", "GT", "DT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -154,13 +151,6 @@ def main():
             wall, out = timed([shakedown, "eval", "--gt", gt_path, "--dt", dt_path, "--json"])
             walls.append(wall)
         rows["shakedown"] = {"wall": min(walls), "stats": json.loads(out)["stats"], "load": None, "eval": None}
-        if args.split:
-            env = dict(os.environ, SHAKEDOWN_BENCH_GT=gt_path, SHAKEDOWN_BENCH_DT=dt_path)
-            _, out = timed(["cargo", "test", "--lib", "-q", "time_eval_files", "--", "--ignored", "--nocapture"], env=env)
-            for line in out.splitlines():
-                if line.startswith("TIMING "):
-                    t = json.loads(line[len("TIMING "):])
-                    rows["shakedown"]["load"], rows["shakedown"]["eval"] = t["load_s"], t["eval_s"]
         for tool in ["pycocotools", "faster-coco-eval"]:
             if tool in args.skip:
                 continue

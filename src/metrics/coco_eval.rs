@@ -44,7 +44,7 @@ pub struct EvalInput<'a> {
 /// `COCOeval.stats` plus the AP of every category.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CocoStats {
-    /// In the order of [`STAT_NAMES`]; -1 where nothing could be measured.
+    /// In pycocotools' order (`Score::COCO`); -1 where nothing could be measured.
     pub stats: [f64; 12],
     /// One entry per category id, sorted by id.
     pub per_category: Vec<CategoryAp>,
@@ -69,6 +69,8 @@ pub enum CocoEvalError {
 }
 
 /// Short names of [`CocoStats::stats`], in order.
+/// pycocotools' own short names of the 12 stats, as its fixtures name them.
+#[cfg(test)]
 pub const STAT_NAMES: [&str; 12] =
     ["AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"];
 

@@ -1,7 +1,7 @@
 //! Per-image impact rules and the risk score: the share of images a perturbation breaks.
 
-use crate::model::iou;
-use crate::spec::ImpactRule;
+use crate::suite::ImpactRule;
+use crate::vocab::boxes::iou;
 
 /// A labelled or predicted box: `[x1, y1, x2, y2]` and a category id.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -2,14 +2,15 @@
 
 pub mod classification;
 pub mod coco_eval;
-pub mod coco_json;
+pub mod coco_files;
 pub mod impact;
 
 use std::collections::HashMap;
 
 use crate::dataset::Dataset;
-use crate::model::Detection;
 use crate::perturb::Homography;
+use crate::vocab::boxes::Detection;
+use crate::vocab::Score;
 use classification::ClassificationStats;
 use coco_eval::{CocoStats, EvalInput, GroundTruth};
 use impact::LabeledBox;
@@ -24,12 +25,42 @@ pub enum Validation {
 
 impl Validation {
     /// The figure mPC averages: COCO mAP@[.5:.95] for detectors (as COCO-C), top-1 for
-    /// classifiers. -1 when it cannot be measured (no labels).
+    /// classifiers.
     pub fn headline(&self) -> f64 {
         match self {
-            Validation::Detection(s) => s.stats[0],
+            Validation::Detection(s) => s.map(),
             Validation::Classification(s) => s.top1,
         }
+    }
+}
+
+/// The 12 stats by name, the way snapshots, results files and the terminal read them.
+impl CocoStats {
+    /// One stat by name; `None` for a score that is not a COCO stat, or that nothing could
+    /// measure (pycocotools' -1: no ground truth in its range).
+    pub fn get(&self, score: Score) -> Option<f64> {
+        let i = Score::COCO.iter().position(|&s| s == score)?;
+        Some(self.stats[i]).filter(|v| *v >= 0.0)
+    }
+
+    /// mAP@[.5:.95], COCO's headline AP.
+    pub fn map(&self) -> f64 {
+        self.stats[0]
+    }
+
+    /// mAP@0.5.
+    pub fn map50(&self) -> f64 {
+        self.stats[1]
+    }
+
+    /// mAR with 10 detections per image.
+    pub fn mar10(&self) -> f64 {
+        self.stats[7]
+    }
+
+    /// The 12 stats under their names, in pycocotools' order (unmeasurable ones as -1).
+    pub fn named(&self) -> impl Iterator<Item = (Score, f64)> + '_ {
+        Score::COCO.into_iter().zip(self.stats)
     }
 }
 

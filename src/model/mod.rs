@@ -21,26 +21,16 @@ mod tract;
 mod yolov5;
 mod yolov8;
 
-use std::fmt;
 use std::path::Path;
 
 use image::RgbImage;
 
 use crate::errors::ModelError;
-use crate::spec::ModelSpec;
+use crate::suite::ModelSpec;
+pub use crate::vocab::boxes::Detection;
+use crate::vocab::{Backend, Family, Layout};
 use argsort::torch_argsort_descending;
-pub use nms::{iou, non_max_suppression};
-pub use preprocess::{Channels, Geometry, Layout, MapBack, Paste, Preprocess, PreprocessSpec, Resize};
-
-/// One detected object, in original image pixels.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Detection {
-    /// `[x1, y1, x2, y2]`.
-    pub bbox: [f32; 4],
-    pub score: f32,
-    /// Index into the model's class list.
-    pub class: usize,
-}
+pub use preprocess::Preprocess;
 
 /// A dense f32 tensor, the only thing backends and decoders exchange (integer outputs are
 /// converted).
@@ -62,6 +52,11 @@ pub trait Session: Send + Sync {
     fn runs_on(&self) -> &'static str {
         "CPU"
     }
+    /// What the user should know about how the session was set up (an accelerator that fell
+    /// back to the CPU); the output stage prints them.
+    fn warnings(&self) -> &[String] {
+        &[]
+    }
 }
 
 /// A graph's declared input and outputs, as a backend reads them.
@@ -75,127 +70,36 @@ pub struct Signature {
     pub output_names: Vec<String>,
 }
 
-/// Which runtime executes the ONNX graph. Chosen per suite or by `SHAKEDOWN_BACKEND`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum BackendKind {
-    /// tract: pure Rust, embedded, nothing to install.
-    #[default]
-    Tract,
-    /// ONNX Runtime through `ort`, loaded from `ORT_DYLIB_PATH`, on the CPU.
-    Ort,
-    /// ONNX Runtime with its CUDA execution provider (feature `cuda`); CPU if unavailable.
-    OrtCuda,
-    /// ONNX Runtime with TensorRT, then CUDA (feature `tensorrt`); CPU if unavailable.
-    OrtTensorRt,
-}
-
-impl BackendKind {
-    pub const NAMES: [&'static str; 4] = ["tract", "ort", "ort-cuda", "ort-tensorrt"];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            BackendKind::Tract => "tract",
-            BackendKind::Ort => "ort",
-            BackendKind::OrtCuda => "ort-cuda",
-            BackendKind::OrtTensorRt => "ort-tensorrt",
-        }
+/// Load an ONNX file with `backend`; `input_hw` fixes the input size for graphs declared
+/// dynamic, in `layout` (else the one the graph declares).
+// Without an inference backend compiled in (benchmarks build perturbations only) every
+// backend is the error arm and the arguments go unused.
+#[cfg_attr(not(any(feature = "tract", feature = "ort")), allow(unused_variables))]
+pub fn load_session(
+    backend: Backend,
+    path: &Path,
+    input_hw: Option<[u32; 2]>,
+    layout: Option<Layout>,
+) -> Result<Box<dyn Session>, ModelError> {
+    match backend {
+        #[cfg(feature = "tract")]
+        Backend::Tract => tract::load(path, input_hw, layout),
+        #[cfg(feature = "ort")]
+        Backend::Ort => onnxruntime::load(path, input_hw, layout, onnxruntime::Accelerator::Cpu),
+        #[cfg(feature = "cuda")]
+        Backend::OrtCuda => onnxruntime::load(path, input_hw, layout, onnxruntime::Accelerator::Cuda),
+        #[cfg(feature = "tensorrt")]
+        Backend::OrtTensorRt => onnxruntime::load(path, input_hw, layout, onnxruntime::Accelerator::TensorRt),
+        #[allow(unreachable_patterns)]
+        other => Err(ModelError::Backend {
+            backend: other.name(),
+            message: "this build of shakedown does not include it".into(),
+            help: Some(format!("rebuild with `--features {}`", other.feature())),
+        }),
     }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "tract" => Some(BackendKind::Tract),
-            "ort" | "onnxruntime" => Some(BackendKind::Ort),
-            "ort-cuda" => Some(BackendKind::OrtCuda),
-            "ort-tensorrt" => Some(BackendKind::OrtTensorRt),
-            _ => None,
-        }
-    }
-
-    /// The cargo feature a build needs for this backend.
-    fn feature(self) -> &'static str {
-        match self {
-            BackendKind::Tract => "tract",
-            BackendKind::Ort => "ort",
-            BackendKind::OrtCuda => "cuda",
-            BackendKind::OrtTensorRt => "tensorrt",
-        }
-    }
-
-    /// Load an ONNX file; `input_hw` fixes the input size for graphs declared dynamic, in
-    /// `layout` (else the one the graph declares).
-    // Without an inference backend compiled in (benchmarks build perturbations only) every
-    // backend is the error arm and the arguments go unused.
-    #[cfg_attr(not(any(feature = "tract", feature = "ort")), allow(unused_variables))]
-    pub fn load(
-        self,
-        path: &Path,
-        input_hw: Option<[u32; 2]>,
-        layout: Option<Layout>,
-    ) -> Result<Box<dyn Session>, ModelError> {
-        match self {
-            #[cfg(feature = "tract")]
-            BackendKind::Tract => tract::load(path, input_hw, layout),
-            #[cfg(feature = "ort")]
-            BackendKind::Ort => onnxruntime::load(path, input_hw, layout, onnxruntime::Accelerator::Cpu),
-            #[cfg(feature = "cuda")]
-            BackendKind::OrtCuda => onnxruntime::load(path, input_hw, layout, onnxruntime::Accelerator::Cuda),
-            #[cfg(feature = "tensorrt")]
-            BackendKind::OrtTensorRt => onnxruntime::load(path, input_hw, layout, onnxruntime::Accelerator::TensorRt),
-            #[allow(unreachable_patterns)]
-            other => Err(ModelError::Backend {
-                backend: other.name(),
-                message: "this build of shakedown does not include it".into(),
-                help: Some(format!("rebuild with `--features {}`", other.feature())),
-            }),
-        }
-    }
-}
-
-impl fmt::Display for BackendKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// How a model's outputs are laid out, and so how they are decoded and its input prepared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Family {
-    /// ultralytics YOLOv8 and later heads: one output `[1, 4 + C, N]`, boxes `cx, cy, w, h`.
-    Yolov8,
-    /// yolov5 anchor heads: one output `[1, N, 5 + C]`, boxes, objectness, class probabilities.
-    Yolov5,
-    /// DETR: `logits [1, Q, C + 1]` and `pred_boxes [1, Q, 4]` normalised, no NMS.
-    Detr,
-    /// Exports with NMS inside: `boxes [1, N, 4]`, `scores [1, N]`, `labels [1, N]`.
-    BoxesScoresLabels,
-    /// Image classifiers: logits or probabilities `[1, C]`.
-    Classifier,
 }
 
 impl Family {
-    pub const NAMES: [&'static str; 5] = ["yolov8", "yolov5", "detr", "boxes-scores-labels", "classifier"];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Family::Yolov8 => "yolov8",
-            Family::Yolov5 => "yolov5",
-            Family::Detr => "detr",
-            Family::BoxesScoresLabels => "boxes-scores-labels",
-            Family::Classifier => "classifier",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "yolov8" => Some(Family::Yolov8),
-            "yolov5" => Some(Family::Yolov5),
-            "detr" => Some(Family::Detr),
-            "boxes-scores-labels" => Some(Family::BoxesScoresLabels),
-            "classifier" => Some(Family::Classifier),
-            _ => None,
-        }
-    }
-
     /// Detections in network input pixels, best first.
     pub fn decode(self, outputs: &[Tensor], params: &DecodeParams) -> Result<Vec<Detection>, String> {
         match self {
@@ -205,12 +109,6 @@ impl Family {
             Family::BoxesScoresLabels => boxes_scores_labels::decode(outputs, params),
             Family::Classifier => Err("a classifier gives class probabilities, not boxes".into()),
         }
-    }
-}
-
-impl fmt::Display for Family {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -254,7 +152,7 @@ fn shapes(outputs: &[Tensor]) -> String {
 /// A model ready to predict: session, family, pre-processing and thresholds.
 pub struct Model {
     pub spec: ModelSpec,
-    pub backend: BackendKind,
+    pub backend: Backend,
     session: Box<dyn Session>,
     /// Network input `[height, width]`.
     input_hw: [u32; 2],
@@ -266,8 +164,8 @@ pub struct Model {
 pub const EVAL_CONFIDENCE: f32 = 0.001;
 
 impl Model {
-    pub fn load(spec: &ModelSpec, backend: BackendKind) -> Result<Self, ModelError> {
-        let session = backend.load(&spec.path, spec.input_size, spec.preprocess.layout)?;
+    pub fn load(spec: &ModelSpec, backend: Backend) -> Result<Self, ModelError> {
+        let session = load_session(backend, &spec.path, spec.input_size, spec.preprocess.layout)?;
         let fail =
             |message: String| ModelError::Family { model: spec.name.clone(), family: spec.family.name(), message };
         let shape = session.signature().input_shape.clone();
@@ -303,6 +201,11 @@ impl Model {
     /// The processor inference runs on (`CPU`, `CUDA`, `TensorRT`).
     pub fn runs_on(&self) -> &'static str {
         self.session.runs_on()
+    }
+
+    /// How loading went, for the output stage to print.
+    pub fn warnings(&self) -> &[String] {
+        self.session.warnings()
     }
 
     pub fn input_hw(&self) -> [u32; 2] {

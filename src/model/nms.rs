@@ -5,24 +5,11 @@
 //! (f32 near 15 000 has a step of 0.001): an IoU right at the threshold can fall either way,
 //! and so it does here exactly as in the reference.
 
-use super::Detection;
+pub use crate::vocab::boxes::iou;
+use crate::vocab::boxes::Detection;
 
 /// Per-class coordinate offset, ultralytics' and yolov5's `max_wh`.
 const MAX_WH: f32 = 7680.0;
-
-/// Intersection over union of two `[x1, y1, x2, y2]` boxes (0 when both are empty), in
-/// torchvision's order of operations: `inter / (area_a + area_b - inter)`.
-pub fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
-    let iw = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
-    let ih = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
-    let inter = iw * ih;
-    let union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
-    if union > 0.0 {
-        inter / union
-    } else {
-        0.0
-    }
-}
 
 /// Keep the best-scoring box of each overlapping same-class group; at most `max_detections`.
 /// Ties in score keep input order (torchvision's stable sort), so results never depend on

@@ -1,16 +1,14 @@
 //! ONNX Runtime backend through `ort`, with the library loaded at run time (`ORT_DYLIB_PATH`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
 use ort::session::Session as OrtSession;
 use ort::value::{DynValue, PrimitiveTensorElementType, Tensor as OrtTensor, TensorElementType};
 
 use super::{Layout, Session, Signature, Tensor};
+use crate::config::{Config, ORT_DYLIB};
 use crate::errors::ModelError;
-
-/// Where the ONNX Runtime library is looked for.
-pub const DYLIB_ENV: &str = "ORT_DYLIB_PATH";
 
 /// One environment per process; `ort::init()` would panic when the library is missing, so the
 /// library is located and loaded explicitly and a failure becomes an error.
@@ -20,16 +18,17 @@ fn environment() -> Result<&'static ort::environment::Environment, ModelError> {
         backend: "ort",
         message,
         help: Some(format!(
-            "install ONNX Runtime 1.31 (`pip install onnxruntime==1.31.1`) and set {DYLIB_ENV} to \
+            "install ONNX Runtime 1.31 (`pip install onnxruntime==1.31.1`) and set {ORT_DYLIB} to \
              its onnxruntime/capi/libonnxruntime.so.1.31.1, or use `SHAKEDOWN_BACKEND=tract`"
         )),
     };
     let env = ENV.get_or_init(|| {
-        let lib = std::env::var_os(DYLIB_ENV).map(PathBuf::from).ok_or_else(|| format!("{DYLIB_ENV} is not set"))?;
+        let config = Config::get().map_err(|e| e.to_string())?;
+        let lib = config.ort_dylib.as_ref().ok_or_else(|| format!("{ORT_DYLIB} is not set"))?;
         if !lib.is_file() {
-            return Err(format!("{DYLIB_ENV} points to {}, which does not exist", lib.display()));
+            return Err(format!("{ORT_DYLIB} points to {}, which does not exist", lib.display()));
         }
-        ort::init_from(&lib)
+        ort::init_from(lib)
             .map_err(|e| format!("cannot load {}: {e}", lib.display()))?
             .with_name("shakedown")
             .build()
@@ -43,6 +42,8 @@ struct OrtBackendSession {
     session: Mutex<OrtSession>,
     signature: Signature,
     runs_on: Accelerator,
+    /// Why the session runs elsewhere than asked (an accelerator that could not start).
+    warnings: Vec<String>,
 }
 
 /// Where ONNX Runtime runs the graph.
@@ -94,8 +95,8 @@ fn cuda() -> ort::ep::ExecutionProviderDispatch {
 }
 
 /// ONNX Runtime resolves dynamic shapes itself: the input size and layout need no fixing. With
-/// an accelerator that cannot start (no GPU, no CUDA libraries) the model runs on the CPU, after
-/// a warning on stderr: the scores are the same, only slower.
+/// an accelerator that cannot start (no GPU, no CUDA libraries) the model runs on the CPU, with
+/// a warning for the output stage: the scores are the same, only slower.
 pub fn load(
     path: &Path,
     _input_hw: Option<[u32; 2]>,
@@ -109,6 +110,7 @@ pub fn load(
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let builder = || OrtSession::builder(env).map_err(fail)?.with_intra_threads(threads).map_err(|e| fail(e.into()));
     let providers = accelerator.providers();
+    let mut warnings = Vec::new();
     let (session, runs_on) = if providers.is_empty() {
         (builder()?.commit_from_file(path).map_err(fail)?, Accelerator::Cpu)
     } else {
@@ -119,7 +121,11 @@ pub fn load(
         {
             Ok(session) => (session, accelerator),
             Err(e) => {
-                crate::report::accelerator_fallback(path, accelerator.name(), &e.to_string());
+                warnings.push(format!(
+                    "{} is unavailable for {} ({e}); running on the CPU",
+                    accelerator.name(),
+                    path.display()
+                ));
                 (builder()?.commit_from_file(path).map_err(fail)?, Accelerator::Cpu)
             }
         }
@@ -139,7 +145,7 @@ pub fn load(
         .collect();
     let output_names = session.outputs().iter().map(|o| o.name().to_owned()).collect();
     let signature = Signature { input_shape, output_shapes, output_names };
-    Ok(Box::new(OrtBackendSession { session: Mutex::new(session), signature, runs_on }))
+    Ok(Box::new(OrtBackendSession { session: Mutex::new(session), signature, runs_on, warnings }))
 }
 
 /// An output as f32, whatever its numeric type (labels of NMS-included exports are int64).
@@ -166,6 +172,10 @@ impl Session for OrtBackendSession {
 
     fn runs_on(&self) -> &'static str {
         self.runs_on.name()
+    }
+
+    fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     fn run(&self, input: Tensor) -> Result<Vec<Tensor>, String> {

@@ -13,107 +13,15 @@
 
 use image::{imageops, Rgb, RgbImage};
 
-use super::{Family, Tensor};
-
-/// How an image is brought to the network input size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resize {
-    /// Keep the aspect ratio, centre, pad with grey 114.
-    Letterbox,
-    /// Scale each axis to the input size.
-    Stretch,
-}
-
-/// Order of the colour channels the network expects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channels {
-    Rgb,
-    Bgr,
-}
-
-/// Memory layout of the input tensor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layout {
-    /// `[1, 3, H, W]`.
-    Nchw,
-    /// `[1, H, W, 3]`.
-    Nhwc,
-}
-
-impl Resize {
-    pub const NAMES: [&'static str; 2] = ["letterbox", "stretch"];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Resize::Letterbox => "letterbox",
-            Resize::Stretch => "stretch",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "letterbox" => Some(Resize::Letterbox),
-            "stretch" => Some(Resize::Stretch),
-            _ => None,
-        }
-    }
-}
-
-impl Channels {
-    pub const NAMES: [&'static str; 2] = ["rgb", "bgr"];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Channels::Rgb => "rgb",
-            Channels::Bgr => "bgr",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "rgb" => Some(Channels::Rgb),
-            "bgr" => Some(Channels::Bgr),
-            _ => None,
-        }
-    }
-}
-
-impl Layout {
-    pub const NAMES: [&'static str; 2] = ["nchw", "nhwc"];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Layout::Nchw => "nchw",
-            Layout::Nhwc => "nhwc",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "nchw" => Some(Layout::Nchw),
-            "nhwc" => Some(Layout::Nhwc),
-            _ => None,
-        }
-    }
-}
+use super::Tensor;
+use crate::suite::PreprocessSpec;
+use crate::vocab::{Channels, Family, Layout, Resize};
 
 /// ImageNet statistics, the torchvision / transformers default for DETR and classifiers.
 pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
 /// Letterbox padding grey, as ultralytics and yolov5.
 pub const PAD_VALUE: u8 = 114;
-
-/// A model's `preprocess` overrides from the suite; `None` keeps the family's default.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PreprocessSpec {
-    pub resize: Option<Resize>,
-    pub mean: Option<[f32; 3]>,
-    pub std: Option<[f32; 3]>,
-    pub channels: Option<Channels>,
-    pub layout: Option<Layout>,
-    /// Pixel values are divided by it before `mean` and `std` apply.
-    pub scale: Option<f32>,
-}
 
 /// How letterboxed boxes map back, after the reference whose outputs we match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,14 +161,14 @@ impl Geometry {
     }
 
     /// Map an `[x1, y1, x2, y2]` box from input pixels to image pixels, clipped to the image.
-    pub fn to_image(&self, b: [f32; 4]) -> [f32; 4] {
+    pub fn to_image(self, b: [f32; 4]) -> [f32; 4] {
         let [x1, y1, x2, y2] = self.to_image_unclipped(b);
         let [w, h] = self.image_wh;
         [x1.clamp(0.0, w), y1.clamp(0.0, h), x2.clamp(0.0, w), y2.clamp(0.0, h)]
     }
 
     /// The same map without clipping.
-    pub fn to_image_unclipped(&self, b: [f32; 4]) -> [f32; 4] {
+    pub fn to_image_unclipped(self, b: [f32; 4]) -> [f32; 4] {
         let ([gx, gy], [px, py]) = (self.gain, self.pad);
         [(b[0] - px) / gx, (b[1] - py) / gy, (b[2] - px) / gx, (b[3] - py) / gy]
     }

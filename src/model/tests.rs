@@ -13,7 +13,7 @@ fn spec(file: &str, family: Family, classes: usize) -> ModelSpec {
 }
 
 fn load(file: &str, family: Family) -> Model {
-    Model::load(&spec(file, family, 3), BackendKind::Tract).unwrap_or_else(|e| panic!("{}", render(&e)))
+    Model::load(&spec(file, family, 3), Backend::Tract).unwrap_or_else(|e| panic!("{}", render(&e)))
 }
 
 /// 64 × 48: letterboxed into 32 × 32 at gain 0.5 with 4 px of padding above and below.
@@ -22,7 +22,7 @@ fn image() -> RgbImage {
 }
 
 fn load_error(spec: &ModelSpec) -> ModelError {
-    match Model::load(spec, BackendKind::Tract) {
+    match Model::load(spec, Backend::Tract) {
         Ok(_) => panic!("{} should not load", spec.name),
         Err(e) => e,
     }
@@ -125,7 +125,7 @@ fn dynamic_inputs_need_an_input_size() {
     let text = render(&load_error(&dynamic));
     assert!(text.contains("yolov8_dynamic") && text.contains("input_size"), "{text}");
     dynamic.input_size = Some([32, 32]);
-    let model = Model::load(&dynamic, BackendKind::Tract).unwrap_or_else(|e| panic!("{}", render(&e)));
+    let model = Model::load(&dynamic, Backend::Tract).unwrap_or_else(|e| panic!("{}", render(&e)));
     assert_eq!(model.predict_above(&image(), 0.5).unwrap().len(), 1);
 
     // tract cannot type this graph at all until the size is fixed.
@@ -133,7 +133,7 @@ fn dynamic_inputs_need_an_input_size() {
     let text = render(&load_error(&dense));
     assert!(text.contains("yolov8_dense_dynamic") && text.contains("input_size"), "{text}");
     dense.input_size = Some([4, 4]);
-    let model = Model::load(&dense, BackendKind::Tract).unwrap_or_else(|e| panic!("{}", render(&e)));
+    let model = Model::load(&dense, Backend::Tract).unwrap_or_else(|e| panic!("{}", render(&e)));
     assert!(model.predict(&image()).unwrap().is_empty());
 }
 

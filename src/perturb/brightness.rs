@@ -3,7 +3,7 @@
 use image::RgbImage;
 
 use super::{to_u8, ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "brightness",
@@ -47,7 +47,7 @@ impl Perturbation for Brightness {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn keeps_hue_and_raises_value() {

@@ -5,7 +5,7 @@ use rand::Rng;
 
 use super::grayscale::{blend_u8, weight_256};
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "channel_shuffle",
@@ -62,7 +62,7 @@ fn shuffle<const A: usize, const B: usize, const C: usize>(image: &RgbImage, w: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn full_amount_permutes_channels_and_never_keeps_the_order() {

@@ -5,7 +5,7 @@ use image::RgbImage;
 
 use super::filters::round_u8;
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "chromatic_aberration",
@@ -80,7 +80,7 @@ impl Perturbation for ChromaticAberration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     fn texture(w: u32, h: u32) -> RgbImage {
         RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 23 % 256) as u8, (y * 17 % 256) as u8, ((x * y) % 256) as u8]))

@@ -8,7 +8,7 @@ use super::filters::round_u8;
 use super::grayscale::luma;
 use super::hue_saturation_value::shift_hsv;
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "color_jitter",
@@ -125,7 +125,7 @@ fn map_values(image: &mut RgbImage, f: impl Fn(f32) -> f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     fn texture() -> RgbImage {
         RgbImage::from_fn(16, 16, |x, y| image::Rgb([(x * 16) as u8, (y * 16) as u8, (x * y) as u8]))

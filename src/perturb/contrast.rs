@@ -3,7 +3,7 @@
 use image::RgbImage;
 
 use super::{to_u8, ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "contrast",
@@ -38,7 +38,7 @@ impl Perturbation for Contrast {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn factor_zero_gives_the_mean_colour() {

@@ -4,7 +4,7 @@ use image::RgbImage;
 use rand::Rng;
 
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "cutout",
@@ -57,7 +57,7 @@ impl Perturbation for Cutout {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     fn white(w: u32, h: u32) -> RgbImage {
         RgbImage::from_pixel(w, h, image::Rgb([255, 255, 255]))

@@ -4,7 +4,7 @@ use image::RgbImage;
 use rand::Rng;
 
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "dead_pixels",
@@ -60,7 +60,7 @@ impl Perturbation for DeadPixels {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn sticks_about_the_requested_fraction_to_the_stuck_colours() {

@@ -4,7 +4,7 @@ use image::RgbImage;
 
 use super::filters::{from_f32, separable, separable_image, Border};
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "defocus_blur",
@@ -145,7 +145,7 @@ fn alias_kernel(sigma: f64, half: usize) -> Option<Vec<f32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn disk_spreads_a_point_over_its_area() {

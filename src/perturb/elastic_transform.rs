@@ -4,7 +4,7 @@ use image::RgbImage;
 use rand::Rng;
 
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "elastic_transform",
@@ -225,7 +225,7 @@ fn remap(image: &RgbImage, field: &Field) -> RgbImage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn kernel_matches_scipy() {

@@ -4,7 +4,7 @@ use image::RgbImage;
 
 use super::grayscale::{blend_u8, weight_256};
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "equalize",
@@ -68,7 +68,7 @@ impl Perturbation for Equalize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn two_levels_stretch_to_black_and_white() {

@@ -5,7 +5,7 @@ use rand::RngCore;
 
 use super::filters::round_u8;
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "fog",
@@ -121,7 +121,7 @@ pub(crate) fn plasma_fractal(size: usize, decay: f32, rng: &mut CaseRng) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn plasma_spans_zero_to_one_and_is_smooth() {

@@ -5,7 +5,7 @@ use rand::Rng;
 
 use super::filters::{gaussian, round_u8};
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "frost",
@@ -228,7 +228,7 @@ fn add_haze(grey: &mut [f32], w: usize, h: usize, rng: &mut CaseRng) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     fn grey_stats(img: &RgbImage) -> (f32, f32) {
         let g: Vec<f32> = img.pixels().map(|p| p.0.iter().map(|&v| v as f32).sum::<f32>() / 3.0).collect();

@@ -4,7 +4,7 @@ use image::RgbImage;
 
 use super::filters::round_u8;
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "gamma",
@@ -34,7 +34,7 @@ impl Perturbation for Gamma {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     fn all_values() -> RgbImage {
         RgbImage::from_fn(256, 1, |x, _| image::Rgb([x as u8, 255 - x as u8, (x * 7 % 256) as u8]))

@@ -4,7 +4,7 @@ use image::RgbImage;
 
 use super::filters::{self, Border};
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "gaussian_blur",

@@ -4,7 +4,7 @@ use image::RgbImage;
 use rand_distr::{Distribution, Normal};
 
 use super::{to_u8, ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "gaussian_noise",
@@ -37,7 +37,7 @@ impl Perturbation for GaussianNoise {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn noise_has_the_requested_spread() {

@@ -5,7 +5,7 @@ use rand::Rng;
 
 use super::filters::round_u8;
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "glare",
@@ -77,7 +77,7 @@ impl Perturbation for Glare {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn only_brightens_and_peaks_near_one_spot_in_the_upper_half() {

@@ -5,7 +5,7 @@ use rand::Rng;
 
 use super::filters::{gaussian, separable_image, Border};
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "glass_blur",
@@ -69,7 +69,7 @@ impl Perturbation for GlassBlur {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn pixels_take_colours_from_their_neighbourhood() {

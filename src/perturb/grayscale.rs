@@ -3,7 +3,7 @@
 use image::RgbImage;
 
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "grayscale",
@@ -55,7 +55,7 @@ impl Perturbation for Grayscale {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn full_amount_gives_equal_channels_at_luma() {

@@ -4,7 +4,7 @@ use image::RgbImage;
 
 use super::warp::{Geometric, Homography, Warped};
 use super::{PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "horizontal_flip",
@@ -41,8 +41,8 @@ impl Geometric for HorizontalFlip {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::perturb::case_rng;
     use crate::perturb::Perturbation;
-    use crate::seed::case_rng;
 
     #[test]
     fn mirrors_pixels_and_boxes_alike() {

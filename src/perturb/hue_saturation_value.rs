@@ -5,7 +5,7 @@ use rand::Rng;
 
 use super::filters::round_u8;
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "hue_saturation_value",
@@ -126,7 +126,7 @@ pub(crate) fn shift_hsv(image: &RgbImage, dh: f32, ds: f32, dv: f32) -> RgbImage
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     fn all_colours() -> RgbImage {
         RgbImage::from_fn(64, 64, |x, y| image::Rgb([(x * 4) as u8, (y * 4) as u8, ((x * 13 + y * 7) % 256) as u8]))

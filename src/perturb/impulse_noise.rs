@@ -4,7 +4,7 @@ use image::RgbImage;
 use rand::RngCore;
 
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "impulse_noise",
@@ -49,7 +49,7 @@ impl Perturbation for ImpulseNoise {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn replaces_the_requested_fraction_half_each_way() {

@@ -7,7 +7,7 @@ use rand_distr::{Distribution, Normal};
 
 use super::filters::round_u8;
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "iso_noise",
@@ -171,7 +171,7 @@ impl Perturbation for IsoNoise {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     fn texture() -> RgbImage {
         RgbImage::from_fn(64, 64, |x, y| image::Rgb([(x * 4) as u8, (y * 4) as u8, ((x * 13 + y * 7) % 256) as u8]))

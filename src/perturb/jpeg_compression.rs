@@ -4,7 +4,7 @@ use image::RgbImage;
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "jpeg_compression",
@@ -76,7 +76,7 @@ fn libjpeg_ycbcr(image: &RgbImage) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn chroma_is_averaged_per_block_as_libjpeg() {

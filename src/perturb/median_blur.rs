@@ -3,7 +3,7 @@
 use image::RgbImage;
 
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "median_blur",
@@ -158,7 +158,7 @@ fn median_histogram(src: &[u8], w: usize, h: usize, r: usize) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
     use rand::Rng;
 
     /// Sort every window: slow and obviously right.

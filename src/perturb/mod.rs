@@ -46,6 +46,7 @@ mod rgb_shift;
 mod rotation;
 mod saturate;
 mod scale;
+mod seed;
 mod sepia;
 mod sharpen;
 mod shot_noise;
@@ -58,11 +59,10 @@ mod vignetting;
 mod warp;
 mod zoom_blur;
 
-use std::fmt;
-
 use image::RgbImage;
 
-use crate::seed::CaseRng;
+pub use crate::vocab::RiskFactor;
+pub use seed::{case_rng, CaseRng};
 pub use warp::{Homography, MIN_VISIBLE};
 
 /// Every perturbation shakedown knows. Adding one: a file in this folder and a line here.
@@ -116,58 +116,6 @@ pub const CATALOG: &[PerturbationInfo] = &[
     translation::INFO,
     scale::INFO,
 ];
-
-/// A family of everyday image changes that a model should survive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RiskFactor {
-    Blur,
-    Noise,
-    ImageQuality,
-    Lighting,
-    Color,
-    Geometry,
-    Weather,
-    Occlusion,
-    Sensor,
-}
-
-impl RiskFactor {
-    pub const ALL: [RiskFactor; 9] = [
-        RiskFactor::Blur,
-        RiskFactor::Noise,
-        RiskFactor::ImageQuality,
-        RiskFactor::Lighting,
-        RiskFactor::Color,
-        RiskFactor::Geometry,
-        RiskFactor::Weather,
-        RiskFactor::Occlusion,
-        RiskFactor::Sensor,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            RiskFactor::Blur => "blur",
-            RiskFactor::Noise => "noise",
-            RiskFactor::ImageQuality => "image_quality",
-            RiskFactor::Lighting => "lighting",
-            RiskFactor::Color => "color",
-            RiskFactor::Geometry => "geometry",
-            RiskFactor::Weather => "weather",
-            RiskFactor::Occlusion => "occlusion",
-            RiskFactor::Sensor => "sensor",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.name() == name)
-    }
-}
-
-impl fmt::Display for RiskFactor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// One numeric parameter of a perturbation.
 #[derive(Debug, Clone, Copy)]
@@ -223,17 +171,12 @@ pub fn lookup(name: &str) -> Option<&'static PerturbationInfo> {
 
 /// The catalog name closest to a misspelt one, if any is reasonably close.
 pub fn closest(name: &str) -> Option<&'static str> {
-    closest_of(name, CATALOG.iter().map(|p| p.name))
+    crate::vocab::closest(name, names())
 }
 
-/// The candidate closest to `name` by Jaro-Winkler similarity, when similar enough to suggest.
-pub fn closest_of<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(name, c), c))
-        .filter(|(score, _)| *score > 0.7)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+/// Every perturbation's name, in catalog order.
+pub fn names() -> impl Iterator<Item = &'static str> + Clone {
+    CATALOG.iter().map(|p| p.name)
 }
 
 /// Clamp a float channel value into a byte, rounding to nearest.
@@ -245,7 +188,6 @@ pub(crate) fn to_u8(v: f32) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
 
     pub(crate) fn test_image(w: u32, h: u32) -> RgbImage {
         RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 7 % 256) as u8, (y * 5 % 256) as u8, ((x * y) % 256) as u8]))

@@ -5,7 +5,7 @@ use rand::Rng;
 
 use super::filters::{motion_blur_image, motion_taps};
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "motion_blur",
@@ -74,7 +74,7 @@ impl Perturbation for MotionBlur {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn horizontal_streak_smears_along_x_only() {

@@ -7,7 +7,7 @@ use rand::Rng;
 
 use super::filters::round_u8;
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "oil_spots",
@@ -162,7 +162,7 @@ impl Smudge {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn smudges_brighten_a_flat_image_unlike_dirt() {

@@ -4,7 +4,7 @@ use image::RgbImage;
 use rand::Rng;
 
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "packet_loss",
@@ -121,7 +121,7 @@ impl Perturbation for PacketLoss {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     /// Red encodes the row (130-249, period 120), so no pixel equals one up to 16 rows above or
     /// below it, nor grey or black; green and blue vary along the row.

@@ -8,7 +8,7 @@ use std::fmt::Write;
 use image::RgbImage;
 
 use super::lookup;
-use crate::seed::case_rng;
+use crate::perturb::case_rng;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/perturb");
 

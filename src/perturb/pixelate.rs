@@ -3,7 +3,7 @@
 use image::RgbImage;
 
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "pixelate",
@@ -138,7 +138,7 @@ fn nearest_sources(in_size: usize, out_size: usize, incremental: bool) -> Vec<us
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn halving_averages_two_by_two_blocks() {

@@ -3,7 +3,7 @@
 use image::RgbImage;
 
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "posterize",
@@ -41,7 +41,7 @@ impl Perturbation for Posterize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     fn all_values() -> RgbImage {
         RgbImage::from_fn(256, 1, |x, _| image::Rgb([x as u8, 255 - x as u8, 0x37]))

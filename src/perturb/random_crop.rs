@@ -4,7 +4,7 @@ use rand::Rng;
 
 use super::warp::{Geometric, Homography, Warped};
 use super::{ParamInfo, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "random_crop",
@@ -32,7 +32,7 @@ impl Geometric for RandomCrop {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn the_window_fills_the_image() {

@@ -3,7 +3,7 @@
 use image::RgbImage;
 
 use super::{Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "rgb_bgr_swap",
@@ -30,7 +30,7 @@ impl Perturbation for RgbBgrSwap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn swaps_red_and_blue() {

@@ -5,7 +5,7 @@ use rand::Rng;
 
 use super::filters::round_u8;
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "rgb_shift",
@@ -38,7 +38,7 @@ impl Perturbation for RgbShift {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn every_pixel_gets_the_same_offsets_within_the_limit() {

@@ -4,7 +4,7 @@ use rand::Rng;
 
 use super::warp::{Geometric, Homography, Warped};
 use super::{ParamInfo, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "rotation",
@@ -30,8 +30,8 @@ impl Geometric for Rotation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::perturb::case_rng;
     use crate::perturb::Perturbation;
-    use crate::seed::case_rng;
     use image::RgbImage;
 
     #[test]

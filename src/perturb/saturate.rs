@@ -4,7 +4,7 @@ use image::RgbImage;
 
 use super::filters::round_u8;
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "saturate",
@@ -56,7 +56,7 @@ impl Perturbation for Saturate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     fn one(rgb: [u8; 3], factor: f32, offset: f32) -> [u8; 3] {
         let img = RgbImage::from_pixel(1, 1, image::Rgb(rgb));

@@ -3,7 +3,7 @@
 
 use super::warp::{Geometric, Homography, Warped};
 use super::{ParamInfo, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "scale",
@@ -29,7 +29,7 @@ impl Geometric for Scale {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn the_centre_stays_and_boxes_shrink() {

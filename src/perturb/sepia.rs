@@ -3,7 +3,7 @@
 use image::RgbImage;
 
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "sepia",
@@ -52,7 +52,7 @@ impl Perturbation for Sepia {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     fn one(rgb: [u8; 3], amount: f32) -> [u8; 3] {
         let img = RgbImage::from_pixel(1, 1, image::Rgb(rgb));

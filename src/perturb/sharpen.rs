@@ -4,7 +4,7 @@ use image::RgbImage;
 
 use super::filters::{round_u8, Border};
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "sharpen",
@@ -68,7 +68,7 @@ impl Perturbation for Sharpen {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn flat_images_and_zero_alpha_are_unchanged() {

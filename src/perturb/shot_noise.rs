@@ -4,7 +4,7 @@ use image::RgbImage;
 use rand::RngCore;
 
 use super::{to_u8, ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "shot_noise",
@@ -74,7 +74,7 @@ fn fill_cdf(lambda: f64, cdf: &mut [f64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn cdf_is_poisson() {

@@ -6,7 +6,7 @@ use rand_distr::{Distribution, Normal};
 
 use super::filters::{add_clipped_zoom, motion_blur, motion_taps, round_u8, ZoomAxis};
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "snow",
@@ -164,7 +164,7 @@ impl Perturbation for Snow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn no_flakes_below_the_threshold_only_whitens() {

@@ -5,7 +5,7 @@ use rand_distr::{Distribution, Normal};
 
 use super::filters::{gaussian, round_u8, separable, Border};
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "spatter",
@@ -333,7 +333,7 @@ fn box3_u8(img: &[u8], w: usize, h: usize) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn canny_finds_the_outline_of_a_square() {

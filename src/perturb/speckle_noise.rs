@@ -5,7 +5,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use super::filters::round_u8;
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "speckle_noise",
@@ -36,7 +36,7 @@ impl Perturbation for SpeckleNoise {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn spread_grows_with_brightness() {

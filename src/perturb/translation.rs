@@ -5,7 +5,7 @@ use rand::Rng;
 
 use super::warp::{Geometric, Homography, Warped};
 use super::{ParamInfo, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "translation",
@@ -31,7 +31,7 @@ impl Geometric for Translation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn moves_by_the_shift_in_image_proportions() {

@@ -4,7 +4,7 @@ use image::RgbImage;
 
 use super::warp::{Geometric, Homography, Warped};
 use super::{PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "vertical_flip",
@@ -38,8 +38,8 @@ impl Geometric for VerticalFlip {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::perturb::case_rng;
     use crate::perturb::Perturbation;
-    use crate::seed::case_rng;
 
     #[test]
     fn flips_pixels_and_boxes_alike() {

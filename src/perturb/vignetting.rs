@@ -4,7 +4,7 @@ use image::RgbImage;
 
 use super::filters::round_u8;
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "vignetting",
@@ -62,7 +62,7 @@ impl Perturbation for Vignetting {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn corners_lose_the_strength_and_the_centre_nothing() {

@@ -8,7 +8,7 @@
 use image::RgbImage;
 
 use super::{Moved, Perturbation};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 /// A projective map of the plane, `[x', y', w'] = M · [x, y, 1]`, row-major.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -4,7 +4,7 @@ use image::RgbImage;
 
 use super::filters::{add_clipped_zoom, from_f32, to_f32, ZoomAxis};
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
-use crate::seed::CaseRng;
+use crate::perturb::CaseRng;
 
 pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "zoom_blur",
@@ -62,7 +62,7 @@ impl Perturbation for ZoomBlur {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seed::case_rng;
+    use crate::perturb::case_rng;
 
     #[test]
     fn factor_counts_match_imagecorruptions() {

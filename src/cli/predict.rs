@@ -1,17 +1,18 @@
 //! `shakedown predict`: run one model on images and print its detections, as COCO results
 //! (`--json`, the input of `shakedown eval`) or as a short table.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use serde::Deserialize;
 use serde_json::json;
 
+use crate::config::Config;
+use crate::dataset::coco::{self, CocoFile};
 use crate::errors::{DatasetError, Error};
-use crate::model::{BackendKind, Detection, Family, Model, EVAL_CONFIDENCE};
-use crate::perturb;
-use crate::spec::{self, ModelSpec, BACKEND_ENV};
+use crate::model::{Model, EVAL_CONFIDENCE};
+use crate::suite::{self, ModelSpec};
+use crate::vocab::boxes::Detection;
+use crate::vocab::{self, Backend, Family};
 
 /// What to predict with and on; `None` takes the suite's value, then the default.
 #[derive(Debug, Clone, Default)]
@@ -57,17 +58,18 @@ pub fn run(args: &PredictArgs) -> Result<String, Error> {
     if spec.family == Family::Classifier {
         return Err(Error::Usage("`predict` prints detections; family `classifier` gives none".into()));
     }
-    let gt = args.gt.as_deref().map(GroundTruth::load).transpose()?;
+    let gt = args.gt.as_deref().map(coco::read_annotations).transpose()?;
     let image_ids: Vec<Value> = args
         .images
         .iter()
-        .map(|path| match &gt {
-            Some(gt) => gt.image_id(path).map(Value::from),
-            None => Ok(Value::from(file_name(path))),
+        .map(|path| match (&gt, &args.gt) {
+            (Some(gt), Some(gt_path)) => image_id(gt, gt_path, path).map(Value::from),
+            _ => Ok(Value::from(file_name(path))),
         })
         .collect::<Result<_, _>>()?;
     let categories = category_ids(&spec.classes, gt.as_ref());
     let model = Model::load(&spec, backend)?;
+    model.warnings().iter().for_each(|w| crate::output::terminal::warning(w));
     let predictions: Vec<Vec<Detection>> = args
         .images
         .par_iter()
@@ -88,21 +90,16 @@ pub fn run(args: &PredictArgs) -> Result<String, Error> {
 type Value = serde_json::Value;
 
 /// The model from `--suite`/`--model-name` and the flags, and the backend to run it on.
-fn model_spec(args: &PredictArgs) -> Result<(ModelSpec, BackendKind), Error> {
-    let env = std::env::var(BACKEND_ENV).ok();
+fn model_spec(args: &PredictArgs) -> Result<(ModelSpec, Backend), Error> {
+    let env = Config::get()?.backend;
     let (mut spec, backend) = match &args.suite {
         Some(path) => {
-            let suite = spec::load(path)?;
+            let suite = suite::load(path, env.map(Backend::name))?;
             let names: Vec<&str> = suite.models.iter().map(|m| m.name.as_str()).collect();
             let found = match &args.model_name {
                 Some(name) => suite.models.iter().find(|m| &m.name == name).ok_or_else(|| {
-                    let hint = perturb::closest_of(name, names.iter().copied())
-                        .map_or(String::new(), |c| format!("did you mean `{c}`? "));
-                    Error::Usage(format!(
-                        "{} has no model `{name}`; {hint}models: {}",
-                        path.display(),
-                        names.join(", ")
-                    ))
+                    let help = vocab::did_you_mean(name, "models", names.iter().copied());
+                    Error::Usage(format!("{} has no model `{name}`; {help}", path.display()))
                 })?,
                 None if suite.models.len() == 1 => &suite.models[0],
                 None => {
@@ -119,15 +116,7 @@ fn model_spec(args: &PredictArgs) -> Result<(ModelSpec, BackendKind), Error> {
             let (Some(model), Some(_)) = (&args.model, &args.family) else {
                 return Err(Error::Usage("give --model and --family, or --suite (and --model-name)".into()));
             };
-            let backend = match env.as_deref() {
-                Some(name) => BackendKind::from_name(name).ok_or_else(|| {
-                    Error::Usage(format!(
-                        "unknown backend `{name}` in {BACKEND_ENV}; backends: {}",
-                        BackendKind::NAMES.join(", ")
-                    ))
-                })?,
-                None => BackendKind::default(),
-            };
+            let backend = env.unwrap_or_default();
             let name = model.file_stem().map_or("model".into(), |s| s.to_string_lossy().into_owned());
             let spec = ModelSpec::new(name, model.clone(), Family::Yolov8, Vec::new());
             (spec, backend)
@@ -138,9 +127,8 @@ fn model_spec(args: &PredictArgs) -> Result<(ModelSpec, BackendKind), Error> {
     }
     if let Some(name) = &args.family {
         spec.family = Family::from_name(name).ok_or_else(|| {
-            let hint =
-                perturb::closest_of(name, Family::NAMES).map_or(String::new(), |c| format!("did you mean `{c}`? "));
-            Error::Usage(format!("unknown family `{name}`; {hint}families: {}", Family::NAMES.join(", ")))
+            let help = vocab::did_you_mean(name, "families", Family::NAMES.iter().copied());
+            Error::Usage(format!("unknown family `{name}`; {help}"))
         })?;
     }
     if let Some(classes) = &args.classes {
@@ -165,71 +153,22 @@ fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
-/// The parts of a COCO ground-truth file `predict` needs.
-struct GroundTruth {
-    path: PathBuf,
-    images: Vec<(PathBuf, u64)>,
-    categories: HashMap<String, u64>,
-}
-
-#[derive(Deserialize)]
-struct RawGt {
-    images: Vec<RawImage>,
-    #[serde(default)]
-    categories: Vec<RawCategory>,
-}
-
-#[derive(Deserialize)]
-struct RawImage {
-    id: u64,
-    file_name: String,
-}
-
-#[derive(Deserialize)]
-struct RawCategory {
-    id: u64,
-    name: String,
-}
-
-impl GroundTruth {
-    fn load(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let raw: RawGt = serde_json::from_str(&text).map_err(|e| {
-            Error::Usage(format!(
-                "{} is not COCO ground truth ({e}); it needs `images` [{{id, file_name}}] and `categories` [{{id, name}}]",
-                path.display()
-            ))
-        })?;
-        Ok(Self {
-            path: path.to_owned(),
-            images: raw.images.into_iter().map(|i| (PathBuf::from(i.file_name), i.id)).collect(),
-            categories: raw.categories.into_iter().map(|c| (c.name, c.id)).collect(),
-        })
-    }
-
-    /// The id of the image whose `file_name` ends the path; the longest such name wins
-    /// (`val/a.jpg` over `a.jpg`).
-    fn image_id(&self, image: &Path) -> Result<u64, Error> {
-        self.images
-            .iter()
-            .filter(|(name, _)| !name.as_os_str().is_empty() && image.ends_with(name))
-            .max_by_key(|(name, _)| name.components().count())
-            .map(|(_, id)| *id)
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "image {} is not listed in {} (no `file_name` ends its path)",
-                    image.display(),
-                    self.path.display()
-                ))
-            })
-    }
+/// The id of `image` in the ground truth at `gt_path`: the image whose `file_name` ends its path.
+fn image_id(gt: &CocoFile, gt_path: &Path, image: &Path) -> Result<u64, Error> {
+    gt.image_id_of(image).ok_or_else(|| {
+        Error::Usage(format!(
+            "image {} is not listed in {} (no `file_name` ends its path)",
+            image.display(),
+            gt_path.display()
+        ))
+    })
 }
 
 /// Category id of each class: by name when the classes name the ground truth's categories
 /// (classes it lacks map to nothing, their detections are dropped), else the class index.
-fn category_ids(classes: &[String], gt: Option<&GroundTruth>) -> Box<dyn Fn(usize) -> Option<u64>> {
+fn category_ids(classes: &[String], gt: Option<&CocoFile>) -> Box<dyn Fn(usize) -> Option<u64>> {
     let by_name: Vec<Option<u64>> = match gt {
-        Some(gt) => classes.iter().map(|c| gt.categories.get(c).copied()).collect(),
+        Some(gt) => classes.iter().map(|c| gt.categories.iter().find(|cat| &cat.name == c).map(|cat| cat.id)).collect(),
         None => Vec::new(),
     };
     if by_name.iter().any(Option::is_some) {
@@ -304,23 +243,21 @@ mod tests {
 
     #[test]
     fn image_ids_match_the_longest_file_name() {
-        let gt = GroundTruth {
-            path: "gt.json".into(),
-            images: vec![("a.jpg".into(), 1), ("val/a.jpg".into(), 2), ("b.jpg".into(), 3)],
-            categories: HashMap::new(),
+        let image = |id, name: &str| coco::CocoImage { id, file_name: name.into() };
+        let gt = CocoFile {
+            images: vec![image(1, "a.jpg"), image(2, "val/a.jpg"), image(3, "b.jpg")],
+            ..CocoFile::default()
         };
-        assert_eq!(gt.image_id(Path::new("data/val/a.jpg")).unwrap(), 2);
-        assert_eq!(gt.image_id(Path::new("x/a.jpg")).unwrap(), 1);
-        assert!(gt.image_id(Path::new("ab.jpg")).is_err());
+        let at = Path::new("gt.json");
+        assert_eq!(image_id(&gt, at, Path::new("data/val/a.jpg")).unwrap(), 2);
+        assert_eq!(image_id(&gt, at, Path::new("x/a.jpg")).unwrap(), 1);
+        assert!(image_id(&gt, at, Path::new("ab.jpg")).is_err());
     }
 
     #[test]
     fn categories_by_name_else_by_index() {
-        let gt = GroundTruth {
-            path: "gt.json".into(),
-            images: Vec::new(),
-            categories: [("circle".to_owned(), 7), ("square".to_owned(), 9)].into(),
-        };
+        let category = |id, name: &str| coco::CocoCategory { id, name: name.into() };
+        let gt = CocoFile { categories: vec![category(7, "circle"), category(9, "square")], ..CocoFile::default() };
         let classes: Vec<String> = ["square", "star"].map(String::from).to_vec();
         let map = category_ids(&classes, Some(&gt));
         assert_eq!((map(0), map(1)), (Some(9), None));

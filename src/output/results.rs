@@ -3,6 +3,7 @@
 //! the worst images.
 //!
 //! One file per suite, `<suite>.json`, in `SHAKEDOWN_RESULTS` or else `<target dir>/shakedown/`.
+//! Scores go by the names snapshots use ([`Score`]).
 //! It holds what this process computed: a filtered run writes the cases it ran.
 
 use std::collections::BTreeMap;
@@ -10,15 +11,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::engine::SuiteRun;
 use crate::errors::Error;
-use crate::expand::CaseKind;
-use crate::metrics::coco_eval::STAT_NAMES;
 use crate::metrics::impact;
 use crate::metrics::Validation;
-use crate::run::SuiteRun;
-
-/// Folder for the results files, overriding the default under the target dir.
-pub const RESULTS_ENV: &str = "SHAKEDOWN_RESULTS";
+use crate::suite::CaseKind;
+use crate::vocab::Score;
 
 /// Images listed per case, worst first.
 pub const WORST_LISTED: usize = 10;
@@ -38,6 +36,7 @@ pub struct ModelResults {
     /// The processor inference ran on (`CPU`, `CUDA`, `TensorRT`): an accelerator that could
     /// not start falls back to the CPU. `None` when the model was not loaded.
     pub runs_on: Option<&'static str>,
+    /// Clean validation metrics; `None` when not run, or without labels.
     pub clean: Option<Stats>,
     /// COCO-C's mean performance under corruption (AP over the perturbed cases) and its ratio to
     /// clean AP.
@@ -68,7 +67,8 @@ pub struct FactorResults {
 pub struct CaseResults {
     pub case: String,
     pub risk: f64,
-    pub stats: Stats,
+    /// `None` without labels.
+    pub stats: Option<Stats>,
     /// Per class: the risk score over the images showing it, and how many do.
     pub class_risk: BTreeMap<String, ClassResults>,
     pub worst_images: Vec<WorstImage>,
@@ -103,7 +103,7 @@ pub fn collect(run: &SuiteRun) -> Option<SuiteResults> {
     };
     let stats = |v: &Validation, m: usize| match v {
         Validation::Detection(s) => Stats {
-            stats: STAT_NAMES.iter().copied().zip(s.stats).collect(),
+            stats: s.named().map(|(score, v)| (score.name(), v)).collect(),
             per_category: s
                 .per_category
                 .iter()
@@ -111,7 +111,7 @@ pub fn collect(run: &SuiteRun) -> Option<SuiteResults> {
                 .collect(),
         },
         Validation::Classification(s) => Stats {
-            stats: [("top1", s.top1), ("top5", s.top5)].into_iter().collect(),
+            stats: [(Score::Top1.name(), s.top1), (Score::Top5.name(), s.top5)].into_iter().collect(),
             per_category: s
                 .per_class
                 .iter()
@@ -144,7 +144,7 @@ pub fn collect(run: &SuiteRun) -> Option<SuiteResults> {
                             cases.push(CaseResults {
                                 case: case.name.clone(),
                                 risk: o.risk,
-                                stats: stats(&o.validation, m),
+                                stats: o.validation.as_ref().map(|v| stats(v, m)),
                                 class_risk: o
                                     .class_risk
                                     .iter()
@@ -170,7 +170,7 @@ pub fn collect(run: &SuiteRun) -> Option<SuiteResults> {
             ModelResults {
                 model: run.suite.models[m].name.clone(),
                 runs_on: run.model_if_done(m).map(|model| model.0.runs_on()),
-                clean: run.clean_if_done(m).map(|c| stats(&c.validation, m)),
+                clean: run.clean_if_done(m).and_then(|c| c.validation.as_ref().map(|v| stats(v, m))),
                 mpc: pc.map(|p| p.0),
                 rpc: pc.and_then(|p| p.1),
                 risk_factors,
@@ -187,11 +187,11 @@ pub fn collect(run: &SuiteRun) -> Option<SuiteResults> {
     })
 }
 
-/// The folder results go to: `SHAKEDOWN_RESULTS`, else `shakedown/` in the target dir the
-/// running test binary was built in, else `target/shakedown`.
-pub fn folder() -> PathBuf {
-    if let Some(dir) = std::env::var_os(RESULTS_ENV) {
-        return PathBuf::from(dir);
+/// The folder results go to: `configured` (`SHAKEDOWN_RESULTS`), else `shakedown/` in the
+/// target dir the running test binary was built in, else `target/shakedown`.
+pub fn folder(configured: Option<&Path>) -> PathBuf {
+    if let Some(dir) = configured {
+        return dir.to_owned();
     }
     // Test binaries live in `<target>/<profile>/deps/`.
     let target = std::env::current_exe()
@@ -209,7 +209,10 @@ pub fn write(runs: &[&SuiteRun], folder: &Path) -> Result<Vec<PathBuf>, Error> {
         std::fs::create_dir_all(folder).map_err(|e| Error::io(folder, e))?;
         let path = folder.join(format!("{}.json", run.suite.name));
         let text = serde_json::to_string_pretty(&results).expect("results always serialise");
-        std::fs::write(&path, text + "\n").map_err(|e| Error::io(&path, e))?;
+        // Written aside, then renamed: a reader never sees half a file.
+        let partial = folder.join(format!(".{}.json.{}", run.suite.name, std::process::id()));
+        std::fs::write(&partial, text + "\n").map_err(|e| Error::io(&partial, e))?;
+        std::fs::rename(&partial, &path).map_err(|e| Error::io(&path, e))?;
         written.push(path);
     }
     Ok(written)

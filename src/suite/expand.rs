@@ -1,8 +1,7 @@
 //! Expansion: a suite becomes its cases, one test each, named
 //! `suite::model::clean`, `suite::model::factor` and `suite::model::factor::perturbation::params`.
 
-use crate::perturb::RiskFactor;
-use crate::spec::Suite;
+use super::{RiskFactor, Suite};
 
 /// What a case measures.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,12 +25,6 @@ pub struct Case {
 }
 
 impl Case {
-    /// The key random perturbations are seeded with: the name without suite and model, so every
-    /// model sees the very same perturbed images.
-    pub fn seed_key(&self) -> &str {
-        self.name.splitn(3, "::").nth(2).unwrap_or("")
-    }
-
     /// Snapshot name: the test name with file-system-safe separators.
     pub fn snapshot_name(&self) -> String {
         self.name.replace("::", "__")
@@ -53,7 +46,7 @@ pub fn expand(suite: &Suite) -> Vec<Case> {
             for (g, grid) in rf.grids.iter().enumerate() {
                 for p in 0..grid.points.len() {
                     cases.push(Case {
-                        name: format!("{prefix}::{}::{}", rf.factor, grid.setting(p)),
+                        name: format!("{prefix}::{}", rf.setting(g, p)),
                         model: m,
                         kind: CaseKind::Perturbed { factor: f, grid: g, point: p },
                     });

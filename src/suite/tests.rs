@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::errors::SuiteErrorKind as K;
-use crate::model::{Channels, Layout, PreprocessSpec, Resize};
+use crate::vocab::{Channels, Layout, Resize};
 
 /// A valid suite with files that exist, in a temporary folder.
 struct Fixture {
@@ -90,7 +90,7 @@ fn valid_suite_resolves_everything() {
     let suite = fx.parse(VALID).unwrap();
     assert_eq!(suite.name, "demo");
     assert_eq!(suite.seed, 7);
-    assert_eq!(suite.backend, BackendKind::Tract);
+    assert_eq!(suite.backend, Backend::Tract);
     assert_eq!(suite.models[0].family, Family::Yolov8);
     assert_eq!(suite.models[0].confidence, 0.25);
     assert_eq!(suite.risk_factors.len(), 2);
@@ -100,7 +100,7 @@ fn valid_suite_resolves_everything() {
     assert_eq!(blur.points.iter().map(|p| p.label.as_str()).collect::<Vec<_>>(), ["sigma=0.5", "sigma=1.5"]);
     let bright = &suite.risk_factors[1].grids[0];
     assert_eq!(bright.points[1], GridPoint { label: "severity=3".into(), values: vec![0.3] });
-    let names: Vec<String> = crate::expand::expand(&suite).into_iter().map(|c| c.name).collect();
+    let names: Vec<String> = crate::suite::expand::expand(&suite).into_iter().map(|c| c.name).collect();
     assert_eq!(
         names,
         [
@@ -119,7 +119,7 @@ fn valid_suite_resolves_everything() {
 fn environment_overrides_the_backend() {
     let fx = Fixture::new();
     let suite = fx.parse_env(&VALID.replace("seed: 7", "seed: 7\nbackend: tract"), Some("ort")).unwrap();
-    assert_eq!(suite.backend, BackendKind::Ort);
+    assert_eq!(suite.backend, Backend::Ort);
     let err = fx.parse_env(VALID, Some("onnx-magic")).unwrap_err();
     assert!(err.to_string().contains("invalid"), "{err}");
 }
@@ -230,7 +230,7 @@ fn unknown_family_and_rule() {
 fn every_detector_family_parses_and_preprocess_defaults_to_none() {
     let fx = Fixture::new();
     // Classifiers need a classification suite; VALID is a detection one.
-    for family in Family::NAMES.into_iter().filter(|&f| f != "classifier") {
+    for &family in Family::NAMES.iter().filter(|&&f| f != "classifier") {
         let suite = fx.parse(&VALID.replace("family: yolov8", &format!("family: {family}"))).unwrap();
         assert_eq!(suite.models[0].family.name(), family);
         assert_eq!(suite.models[0].preprocess, PreprocessSpec::default());

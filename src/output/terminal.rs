@@ -1,26 +1,63 @@
-//! All terminal output of a run besides libtest's own lines: suite errors, the end-of-run table
-//! of clean metrics and risk per factor, and where the time went.
+//! All terminal output besides libtest's own lines: diagnostics, warnings, the end-of-run table
+//! of clean metrics and risk per factor, and where the time went. Nothing else prints.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use console::style;
 
+use crate::engine::SuiteRun;
 use crate::errors::Error;
+use crate::judge::baseline::Baseline;
 use crate::metrics::Validation;
-use crate::run::SuiteRun;
+use crate::vocab::{Family, Score};
 
-/// A suite that cannot run: the full diagnostic, with file, line, column and hint.
-pub fn suite_error(error: Error) {
+/// An error that stops a command or a suite: the full diagnostic, with file, line, column and
+/// hint.
+pub fn error(error: Error) {
     eprintln!("{:?}", miette::Report::new(error));
 }
 
-/// An accelerator that could not start: the model runs on the CPU instead.
-pub fn accelerator_fallback(model: &std::path::Path, accelerator: &str, reason: &str) {
-    eprintln!(
-        "{} {accelerator} is unavailable for {} ({reason}); running on the CPU",
-        style("warning:").yellow().bold(),
-        model.display()
-    );
+/// Something the user should know that does not stop the run (an accelerator that fell back
+/// to the CPU).
+pub fn warning(text: &str) {
+    eprintln!("{} {text}", style("warning:").yellow().bold());
+}
+
+/// Write to stdout; a reader that went away (`| head`) is not an error.
+pub fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// One failing case's baseline message: what happened, and the one way to act on it here.
+pub fn baseline_problem(problem: &Baseline, ci: bool) -> String {
+    let accept = |pending: &Option<PathBuf>| match (pending, ci) {
+        (Some(p), _) => format!(
+            "review {} with `cargo insta review` (or `cargo insta accept`), or rerun with `INSTA_UPDATE=always`",
+            p.display()
+        ),
+        (None, true) => "CI writes no snapshots: run the suite locally, accept with `cargo insta accept` and \
+                         commit the snapshot"
+            .to_owned(),
+        (None, false) => "rerun with `INSTA_UPDATE=always` to write it, or `INSTA_UPDATE=new` for review".to_owned(),
+    };
+    match problem {
+        Baseline::Kept | Baseline::Written => String::new(),
+        Baseline::Missing { snapshot, pending } => {
+            format!("baseline: no baseline yet ({}); {}", snapshot.display(), accept(pending))
+        }
+        Baseline::Moved { snapshot, pending, changes } => {
+            let each: Vec<String> = changes.iter().map(ToString::to_string).collect();
+            format!(
+                "baseline: moved beyond tolerance: {} ({}); if intended, {}",
+                each.join(", "),
+                snapshot.display(),
+                accept(pending)
+            )
+        }
+    }
 }
 
 /// Where the results files went.
@@ -33,7 +70,7 @@ pub fn results_written(files: &[std::path::PathBuf]) -> String {
 pub fn summary(runs: &[&SuiteRun], wall: Duration) -> String {
     let mut out = String::new();
     for run in runs {
-        let factors = crate::expand::factors(&run.suite);
+        let factors = crate::suite::expand::factors(&run.suite);
         let any = (0..run.suite.models.len())
             .any(|m| run.clean_if_done(m).is_some() || (0..factors.len()).any(|f| run.factor_if_done(m, f).is_some()));
         if !any {
@@ -46,10 +83,11 @@ pub fn summary(runs: &[&SuiteRun], wall: Duration) -> String {
             style(&run.suite.name).bold().cyan(),
             run.suite.backend
         ));
-        let classifiers = run.suite.models.iter().any(|m| m.family == crate::model::Family::Classifier);
-        let mut header = vec!["model".to_owned(), "mAP@0.5".into(), "mAP".into(), "mAR@10".into()];
+        let classifiers = run.suite.models.iter().any(|m| m.family == Family::Classifier);
+        let mut header = vec!["model".to_owned()];
+        header.extend([Score::Map50, Score::Map, Score::Mar10].map(|s| s.label().to_owned()));
         if classifiers {
-            header.push("top-1".into());
+            header.push(Score::Top1.label().into());
         }
         header.extend(factors.iter().map(|f| format!("{f} risk")));
         header.extend(["mPC".into(), "rPC".into()]);
@@ -59,10 +97,9 @@ pub fn summary(runs: &[&SuiteRun], wall: Duration) -> String {
                 continue; // filtered out or ignored in this run
             }
             let mut row = vec![model.name.clone()];
-            let (boxes, top1) = match run.clean_if_done(m).map(|c| c.validation.clone()) {
-                Some(Validation::Detection(s)) => {
-                    ([s.stats[1], s.stats[0], s.stats[7]].map(|v| format!("{v:.3}")), None)
-                }
+            let clean = run.clean_if_done(m);
+            let (boxes, top1) = match clean.as_ref().and_then(|c| c.validation.as_ref()) {
+                Some(Validation::Detection(s)) => ([s.map50(), s.map(), s.mar10()].map(|v| format!("{v:.3}")), None),
                 Some(Validation::Classification(s)) => {
                     (["-", "-", "-"].map(String::from), Some(format!("{:.3}", s.top1)))
                 }

@@ -31,7 +31,7 @@ impl From<usize> for Seg {
 /// Build a path (an array of `Seg`): `path!["models", 0, "path"]`.
 #[macro_export]
 macro_rules! path {
-    ($($seg:expr),* $(,)?) => { [$($crate::spec::source_map::Seg::from($seg)),*] };
+    ($($seg:expr),* $(,)?) => { [$($crate::suite::source_map::Seg::from($seg)),*] };
 }
 
 /// Spans of keys and values by path.

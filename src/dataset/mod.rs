@@ -1,15 +1,16 @@
-//! Datasets: COCO annotations plus the image files a suite's glob selects, decoded once.
+//! Datasets: COCO annotations plus the image files a suite's glob selects.
+
+pub mod coco;
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
 use image::RgbImage;
-use miette::{NamedSource, SourceSpan};
 use rayon::prelude::*;
-use serde::Deserialize;
 
-use crate::errors::{CocoError, DatasetError};
-use crate::spec::DatasetSpec;
+use crate::errors::DatasetError;
+use crate::suite::DatasetSpec;
+use coco::CocoImage;
 
 /// Labels of one object, as COCO stores them.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,37 +46,6 @@ pub struct Dataset {
     pub categories: Vec<Category>,
 }
 
-#[derive(Deserialize)]
-struct CocoFile {
-    images: Vec<CocoImage>,
-    #[serde(default)]
-    annotations: Vec<CocoAnnotation>,
-    categories: Vec<CocoCategory>,
-}
-
-#[derive(Deserialize)]
-struct CocoImage {
-    id: u64,
-    file_name: String,
-}
-
-#[derive(Deserialize)]
-struct CocoAnnotation {
-    image_id: u64,
-    category_id: u64,
-    bbox: [f64; 4],
-    #[serde(default)]
-    area: Option<f64>,
-    #[serde(default)]
-    iscrowd: u8,
-}
-
-#[derive(Deserialize)]
-struct CocoCategory {
-    id: u64,
-    name: String,
-}
-
 impl Dataset {
     /// Select the images the glob matches (the first `limit` by id), with their labels if the
     /// suite names annotations.
@@ -99,9 +69,8 @@ impl Dataset {
 
     /// COCO annotations joined to the selected images; every selected image must be listed.
     fn from_coco(spec: &DatasetSpec, path: &Path) -> Result<Self, DatasetError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| DatasetError::Io { path: path.to_owned(), source })?;
-        let coco = parse_coco(path, &text)?;
+        let coco = coco::read_annotations(path)?;
+        coco.check_references(path)?;
         let files = select_files(spec)?;
         let mut by_name: HashMap<&str, &CocoImage> = HashMap::new();
         for img in &coco.images {
@@ -138,12 +107,11 @@ impl Dataset {
         let index: HashMap<u64, usize> = images.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
         for a in coco.annotations {
             if let Some(&i) = index.get(&a.image_id) {
-                let [_, _, w, h] = a.bbox;
                 images[i].annotations.push(Annotation {
                     category_id: a.category_id,
                     bbox: a.bbox,
-                    area: a.area.unwrap_or(w * h),
-                    iscrowd: a.iscrowd != 0,
+                    area: a.area,
+                    iscrowd: a.iscrowd,
                 });
             }
         }
@@ -212,57 +180,6 @@ impl Dataset {
     pub fn category_by_name(&self, name: &str) -> Option<&Category> {
         self.categories.iter().find(|c| c.name == name)
     }
-}
-
-fn parse_coco(path: &Path, text: &str) -> Result<CocoFile, DatasetError> {
-    let coco: CocoFile = serde_json::from_str(text).map_err(|e| {
-        let offset = offset_of(text, e.line(), e.column());
-        DatasetError::Coco(Box::new(CocoError {
-            path: path.to_owned(),
-            message: e.to_string(),
-            source_code: NamedSource::new(path.display().to_string(), text.to_owned()),
-            span: Some(SourceSpan::from((offset, 1))),
-            help: Some("COCO needs `images` (id, file_name), `annotations` (image_id, category_id, bbox) and `categories` (id, name)".into()),
-        }))
-    })?;
-    let invalid = |message: String| {
-        DatasetError::Coco(Box::new(CocoError {
-            path: path.to_owned(),
-            message,
-            source_code: NamedSource::new(path.display().to_string(), String::new()),
-            span: None,
-            help: None,
-        }))
-    };
-    let image_ids: HashMap<u64, ()> = coco.images.iter().map(|i| (i.id, ())).collect();
-    let category_ids: HashMap<u64, ()> = coco.categories.iter().map(|c| (c.id, ())).collect();
-    for (k, a) in coco.annotations.iter().enumerate() {
-        if !image_ids.contains_key(&a.image_id) {
-            return Err(invalid(format!(
-                "annotations[{k}] refers to image_id {}, which is not in `images`",
-                a.image_id
-            )));
-        }
-        if !category_ids.contains_key(&a.category_id) {
-            return Err(invalid(format!(
-                "annotations[{k}] refers to category_id {}, which is not in `categories`",
-                a.category_id
-            )));
-        }
-        if a.bbox.iter().any(|v| !v.is_finite()) || a.bbox[2] < 0.0 || a.bbox[3] < 0.0 {
-            return Err(invalid(format!(
-                "annotations[{k}] has an invalid bbox {:?} (expected [x, y, w, h], w, h ≥ 0)",
-                a.bbox
-            )));
-        }
-    }
-    Ok(coco)
-}
-
-/// Byte offset of a 1-based line and column.
-fn offset_of(text: &str, line: usize, column: usize) -> usize {
-    let start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
-    (start + column.saturating_sub(1)).min(text.len())
 }
 
 /// A COCO `file_name` matches a selected path when it is a suffix of it, component-wise.
@@ -386,11 +303,11 @@ mod tests {
     #[test]
     fn malformed_json_points_at_the_line() {
         let text = "{\n \"images\": [\n  {\"id\": \"one\"}]}";
-        let err = parse_coco(Path::new("x.json"), text).err().unwrap();
+        let err = coco::parse_annotations(Path::new("x.json"), text).err().unwrap();
         match err {
             // Line 3 holds the string where a number belongs.
-            DatasetError::Coco(e) if e.span.is_some() => {
-                assert_eq!(text[..e.span.unwrap().offset()].matches('\n').count(), 2)
+            crate::errors::CocoJsonError::Syntax(e) => {
+                assert_eq!(text[..e.span.offset()].matches('\n').count(), 2)
             }
             other => panic!("{other:?}"),
         }
@@ -399,7 +316,8 @@ mod tests {
     #[test]
     fn dangling_references_are_an_error() {
         let text = r#"{"images":[{"id":1,"file_name":"a"}],"annotations":[{"image_id":9,"category_id":1,"bbox":[0,0,1,1]}],"categories":[{"id":1,"name":"x"}]}"#;
-        let err = parse_coco(Path::new("x.json"), text).err().unwrap();
+        let coco = coco::parse_annotations(Path::new("x.json"), text).unwrap();
+        let err = coco.check_references(Path::new("x.json")).unwrap_err();
         assert!(err.to_string().contains("image_id 9"), "{err}");
     }
 }

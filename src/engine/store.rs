@@ -10,15 +10,15 @@ use image::RgbImage;
 use rayon::prelude::*;
 
 use crate::dataset::Dataset;
-use crate::errors::ModelError;
-use crate::errors::{DatasetError, Error};
-use crate::expand::{self, Case, CaseKind};
-use crate::metrics::impact::{self, ClassRisk, ImageImpact, LabeledBox};
+use crate::errors::{DatasetError, Error, ModelError};
+use crate::metrics::impact::{self, ImageImpact, LabeledBox};
 use crate::metrics::{self, classification, ClassMap, Validation};
-use crate::model::{Detection, Family, Model};
-use crate::perturb::{Homography, Perturbation};
-use crate::seed;
-use crate::spec::Suite;
+use crate::model::Model;
+use crate::outcome::{CleanOutcome, FactorOutcome, PerturbedOutcome, Predictions};
+use crate::perturb::{self, Homography, Perturbation};
+use crate::suite::expand::{self, Case};
+use crate::suite::Suite;
+use crate::vocab::Family;
 
 type Shared<T> = Result<Arc<T>, Arc<Error>>;
 
@@ -30,38 +30,6 @@ pub struct Loaded {
     pub dataset: Dataset,
     pub images: Vec<RgbImage>,
     pub labels: Vec<Vec<LabeledBox>>,
-}
-
-/// What a model says about each image, in dataset order.
-pub enum Predictions {
-    /// Detectors: boxes at `EVAL_CONFIDENCE` and above, best first.
-    Boxes(Vec<Vec<Detection>>),
-    /// Classifiers: class probabilities.
-    Classes(Vec<Vec<f32>>),
-}
-
-/// A model on clean images.
-pub struct CleanOutcome {
-    pub predictions: Predictions,
-    pub validation: Validation,
-}
-
-/// A model under one perturbation setting.
-pub struct PerturbedOutcome {
-    pub impacts: Vec<ImageImpact>,
-    pub risk: f64,
-    /// The risk score per class, over the images showing it.
-    pub class_risk: Vec<ClassRisk>,
-    pub validation: Validation,
-}
-
-/// A model under all settings of a risk factor: an image counts when any case impacts it.
-pub struct FactorOutcome {
-    pub impacted: BTreeSet<u64>,
-    pub images: usize,
-    pub risk: f64,
-    /// Worst case of the factor: (case name, risk).
-    pub worst_case: Option<(String, f64)>,
 }
 
 struct ModelSlot {
@@ -165,7 +133,7 @@ impl SuiteRun {
             .map(|(image, record)| match perturb {
                 None => Ok((infer(image)?, None)),
                 Some((op, key)) => {
-                    let mut rng = seed::case_rng(self.suite.seed, key, record.id);
+                    let mut rng = perturb::case_rng(self.suite.seed, key, record.id);
                     let moved = op.apply_moving(image, &mut rng);
                     Ok((infer(&moved.image)?, moved.motion))
                 }
@@ -190,14 +158,18 @@ impl SuiteRun {
         })
     }
 
-    /// Validation metrics of `predictions`; geometry `motions` move the ground truth first.
+    /// Validation metrics of `predictions`, `None` without labels; geometry `motions` move the
+    /// ground truth first.
     fn validate(
         loaded: &Loaded,
         predictions: &Predictions,
         motions: &[Option<Homography>],
         classes: &ClassMap,
-    ) -> Validation {
-        match predictions {
+    ) -> Option<Validation> {
+        if !loaded.dataset.is_labeled() {
+            return None;
+        }
+        Some(match predictions {
             Predictions::Classes(p) => {
                 Validation::Classification(classification::evaluate(&loaded.dataset, p, classes))
             }
@@ -207,7 +179,7 @@ impl SuiteRun {
                 Validation::Detection(metrics::coco_stats_against(&loaded.dataset, &moved, p, classes))
             }
             Predictions::Boxes(p) => Validation::Detection(metrics::coco_stats(&loaded.dataset, p, classes)),
-        }
+        })
     }
 
     pub fn clean(&self, m: usize) -> Shared<CleanOutcome> {
@@ -241,7 +213,7 @@ impl SuiteRun {
                 let (model, classes) = &*model;
                 let rf = &self.suite.risk_factors[factor];
                 let g = &rf.grids[grid];
-                let key = format!("{}::{}", rf.factor, g.setting(point));
+                let key = rf.setting(grid, point);
                 let op = (g.perturbation.build)(&g.points[point].values);
                 let (predictions, motions) = self.timed(
                     || format!("{}: {key}", model.spec.name),
@@ -323,8 +295,7 @@ impl SuiteRun {
                     let outcome = self.perturbed(m, factor, g, p)?;
                     impacted.extend(outcome.impacts.iter().filter(|i| i.impacted).map(|i| i.image_id));
                     if worst_case.as_ref().is_none_or(|(_, r)| outcome.risk > *r) {
-                        let rf = &self.suite.risk_factors[factor];
-                        let grid = &rf.grids[g];
+                        let grid = &self.suite.risk_factors[factor].grids[g];
                         worst_case = Some((grid.setting(p), outcome.risk));
                     }
                 }
@@ -376,26 +347,22 @@ impl SuiteRun {
     /// any, or without labels.
     pub fn performance_under_corruption(&self, m: usize) -> Option<(f64, Option<f64>)> {
         let outcomes = self.perturbed_done(m);
-        if outcomes.is_empty() || outcomes.iter().any(|o| o.validation.headline() < 0.0) {
+        let headlines: Vec<f64> =
+            outcomes.iter().map(|o| o.validation.as_ref().map(Validation::headline)).collect::<Option<_>>()?;
+        if headlines.is_empty() {
             return None;
         }
-        let mpc = outcomes.iter().map(|o| o.validation.headline()).sum::<f64>() / outcomes.len() as f64;
-        let clean = self.clean_if_done(m).map(|c| c.validation.headline()).filter(|ap| *ap > 0.0);
-        Some((mpc, clean.map(|ap| mpc / ap)))
+        let mpc = headlines.iter().sum::<f64>() / headlines.len() as f64;
+        let clean = self.clean_if_done(m).and_then(|c| c.validation.as_ref().map(Validation::headline));
+        Some((mpc, clean.filter(|ap| *ap > 0.0).map(|ap| mpc / ap)))
+    }
+
+    /// What the models loaded so far want the user to know (an accelerator fell back to the CPU).
+    pub fn warnings(&self) -> Vec<String> {
+        (0..self.models.len()).filter_map(|m| self.model_if_done(m)).flat_map(|m| m.0.warnings().to_vec()).collect()
     }
 
     pub fn case(&self, name: &str) -> Option<&Case> {
         self.cases.iter().find(|c| c.name == name)
-    }
-
-    /// Force the outcome of any case (used by tests comparing backends).
-    pub fn outcome_scores(&self, case: &Case) -> Result<crate::baseline::Scores, Arc<Error>> {
-        Ok(match case.kind {
-            CaseKind::Clean => crate::baseline::Scores::clean(&self.clean(case.model)?.validation),
-            CaseKind::Perturbed { factor, grid, point } => {
-                crate::baseline::Scores::perturbed(&*self.perturbed(case.model, factor, grid, point)?)
-            }
-            CaseKind::Factor { factor } => crate::baseline::Scores::factor(&*self.factor(case.model, factor)?),
-        })
     }
 }

@@ -1,0 +1,250 @@
+//! The `shakedown` command: check suites, preview perturbations, predict and evaluate, print the
+//! suite schema. The tests themselves run under `cargo test --test robustness`.
+
+mod predict;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::errors::Error;
+use crate::metrics::coco_eval;
+use crate::output::terminal::{self, emit};
+use crate::{harness, perturb, suite};
+
+#[derive(Parser)]
+#[command(name = "shakedown", version, about = "Robustness tests for computer-vision models")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate suite files (a file or a folder of them) and list their tests.
+    Check {
+        #[arg(default_value = "suites")]
+        suites: PathBuf,
+    },
+    /// Apply one perturbation to an image, or list the catalog.
+    Perturb {
+        /// Perturbation name (see --list).
+        name: Option<String>,
+        input: Option<PathBuf>,
+        output: Option<PathBuf>,
+        /// Standard severity 1-5.
+        #[arg(long)]
+        severity: Option<u8>,
+        /// Explicit parameter, `name=value`; repeat for several.
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Seed of random perturbations.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Print the catalog: name, risk factor, parameters with units and ranges.
+        #[arg(long)]
+        list: bool,
+    },
+    /// Print the JSON schema of suite files.
+    Schema,
+    /// Run one model on images and print its detections: COCO results with --json (the input
+    /// of `eval`), else a short table.
+    Predict {
+        /// The ONNX model (or the one --suite names).
+        #[arg(long, value_name = "MODEL.onnx")]
+        model: Option<PathBuf>,
+        /// Its family: yolov8, yolov5, detr, boxes-scores-labels.
+        #[arg(long)]
+        family: Option<String>,
+        /// Class names in the model's output order, comma-separated.
+        #[arg(long, value_delimiter = ',', value_name = "A,B,C")]
+        classes: Option<Vec<String>>,
+        /// Take the model (path, family, classes, thresholds, preprocess) from a suite file.
+        #[arg(long, value_name = "SUITE.yaml")]
+        suite: Option<PathBuf>,
+        /// The model's name in --suite (default: its only model).
+        #[arg(long)]
+        model_name: Option<String>,
+        /// Lowest score printed (default 0.001 with --json, as COCO evaluation wants; else the
+        /// model's confidence, 0.25).
+        #[arg(long)]
+        conf: Option<f32>,
+        /// NMS IoU threshold (default the model's, 0.7).
+        #[arg(long)]
+        iou: Option<f32>,
+        /// Network input size for models declared with a dynamic one.
+        #[arg(long, value_name = "H,W", value_parser = predict::parse_hw)]
+        input_size: Option<[u32; 2]>,
+        /// COCO ground truth: image ids from its file names, category ids from its category names.
+        #[arg(long, value_name = "GT.json")]
+        gt: Option<PathBuf>,
+        /// Print COCO results json.
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true, value_name = "IMAGE")]
+        images: Vec<PathBuf>,
+    },
+    /// Evaluate COCO detection results against COCO ground truth, like pycocotools' COCOeval (bbox).
+    Eval {
+        /// COCO ground-truth json (images, annotations, categories).
+        #[arg(long, value_name = "GT.json")]
+        gt: PathBuf,
+        /// COCO results json: a list of {image_id, category_id, bbox: [x, y, w, h], score}.
+        #[arg(long, value_name = "DETECTIONS.json")]
+        dt: PathBuf,
+        /// Print `{"stats": [12 numbers], "per_category": {"<id>": {"ap", "ap50"}}}` instead of the summary.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Parse the command line and run the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check { suites } => check(&suites),
+        Command::Perturb { list: true, .. } => {
+            emit(&catalog());
+            Ok(())
+        }
+        Command::Perturb { name, input, output, severity, params, seed, .. } => {
+            perturb_one(name, input, output, severity, &params, seed)
+        }
+        Command::Schema => {
+            emit(&suite::json_schema());
+            Ok(())
+        }
+        Command::Predict { model, family, classes, suite, model_name, conf, iou, input_size, gt, json, images } => {
+            let args = predict::PredictArgs {
+                model,
+                family,
+                classes,
+                suite,
+                model_name,
+                conf,
+                iou,
+                input_size,
+                gt,
+                json,
+                images,
+            };
+            predict::run(&args).map(|out| emit(&out))
+        }
+        Command::Eval { gt, dt, json } => return eval(&gt, &dt, json),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            terminal::error(e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check(location: &std::path::Path) -> Result<(), Error> {
+    let runs = harness::load_suites(location, Config::get()?).map_err(|errors| {
+        let count = errors.len();
+        for e in errors {
+            terminal::error(e);
+        }
+        Error::Usage(format!("{count} suite(s) failed to validate"))
+    })?;
+    let mut out = String::new();
+    for run in runs {
+        out.push_str(&format!("{}: {} tests\n", run.suite.path.display(), run.cases.len()));
+        for case in &run.cases {
+            out.push_str(&format!("  {}\n", case.name));
+        }
+    }
+    emit(&out);
+    Ok(())
+}
+
+/// `shakedown eval`: its errors are diagnostics of their own (they name the file and entry).
+fn eval(gt: &std::path::Path, dt: &std::path::Path, json: bool) -> ExitCode {
+    let stats = match crate::metrics::coco_files::eval_files(gt, dt) {
+        Ok(stats) => stats,
+        Err(e) => {
+            terminal::error(e.into());
+            return ExitCode::FAILURE;
+        }
+    };
+    if json {
+        // Categories in id order (a serde_json::Map would sort "10" before "2").
+        let per_category: Vec<String> = stats
+            .per_category
+            .iter()
+            .map(|c| format!("\"{}\": {}", c.category_id, serde_json::json!({ "ap": c.ap, "ap50": c.ap50 })))
+            .collect();
+        emit(&format!(
+            "{{\"stats\": {}, \"per_category\": {{{}}}}}\n",
+            serde_json::json!(stats.stats),
+            per_category.join(", ")
+        ));
+    } else {
+        emit(&coco_eval::summary_lines(&stats.stats).iter().map(|line| format!("{line}\n")).collect::<String>());
+    }
+    ExitCode::SUCCESS
+}
+
+fn catalog() -> String {
+    let mut out = String::new();
+    for &factor in perturb::RiskFactor::ALL {
+        let entries: Vec<_> = perturb::CATALOG.iter().filter(|p| p.factor == factor).collect();
+        if entries.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("{factor}\n"));
+        for p in entries {
+            let params: Vec<String> = p
+                .params
+                .iter()
+                .map(|q| format!("{}={}..{} ({}, default {})", q.name, q.min, q.max, q.unit, q.default))
+                .collect();
+            let params = if params.is_empty() { "(no parameters)".to_owned() } else { params.join("; ") };
+            out.push_str(&format!("  {:<20} {}\n  {:<20} {}\n", p.name, p.summary, "", params));
+        }
+    }
+    out
+}
+
+fn perturb_one(
+    name: Option<String>,
+    input: Option<PathBuf>,
+    output: Option<PathBuf>,
+    severity: Option<u8>,
+    params: &[String],
+    seed_value: u64,
+) -> Result<(), Error> {
+    let usage = |m: String| Error::Usage(m);
+    let name = name.ok_or_else(|| usage("name a perturbation, or pass --list".into()))?;
+    let info = perturb::lookup(&name).ok_or_else(|| {
+        let help = crate::vocab::did_you_mean(&name, "perturbations", perturb::names());
+        usage(format!("unknown perturbation `{name}` (`shakedown perturb --list`); {help}"))
+    })?;
+    let (input, output) = input.zip(output).ok_or_else(|| usage("give an INPUT and an OUTPUT image path".into()))?;
+    let mut values: Vec<f64> = match severity {
+        Some(s @ 1..=5) => info.severities[s as usize - 1].to_vec(),
+        Some(s) => return Err(usage(format!("severity must be 1 to 5, got {s}"))),
+        None => info.params.iter().map(|p| p.default).collect(),
+    };
+    for kv in params {
+        let (k, v) = kv.split_once('=').ok_or_else(|| usage(format!("`{kv}` is not NAME=VALUE")))?;
+        let (i, p) = info.param(k).ok_or_else(|| {
+            let help = crate::vocab::did_you_mean(k, "it takes", info.params.iter().map(|p| p.name));
+            usage(format!("`{name}` has no parameter `{k}`; {help}"))
+        })?;
+        let v: f64 = v.parse().map_err(|_| usage(format!("`{v}` is not a number")))?;
+        if !(p.min..=p.max).contains(&v) {
+            return Err(usage(format!("{k} must be between {} and {}, got {v}", p.min, p.max)));
+        }
+        values[i] = v;
+    }
+    let image = image::open(&input).map_err(|e| usage(format!("cannot read {}: {e}", input.display())))?.into_rgb8();
+    let mut rng = perturb::case_rng(seed_value, info.name, 0);
+    let out = (info.build)(&values).apply(&image, &mut rng);
+    out.save(&output).map_err(|e| usage(format!("cannot write {}: {e}", output.display())))?;
+    Ok(())
+}
