@@ -14,8 +14,8 @@ use std::time::Instant;
 
 use image::imageops::FilterType;
 use image::RgbImage;
-use shakedown::perturb::CATALOG;
 use shakedown::perturb::case_rng;
+use shakedown::perturb::CATALOG;
 
 const WIDTH: u32 = 640;
 const HEIGHT: u32 = 480;
@@ -81,7 +81,7 @@ fn main() {
             if args.only.as_ref().is_some_and(|only| !only.iter().any(|n| n == info.name)) {
                 continue;
             }
-            let op = (info.build)(info.severities[2]);
+            let op = info.build(info.severities[2]);
             // One generator per image, as in a real run; the first call warms caches.
             let mut sink = op.apply(&input, &mut case_rng(0, info.name, 0)).as_raw()[0] as u64;
             let (start, mut runs) = (Instant::now(), 0usize);

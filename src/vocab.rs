@@ -261,7 +261,7 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
-/// The help line of an unknown name: "did you mean `x`? <what>: a, b, c".
+/// The help line of an unknown name: "did you mean `x`? WHAT: a, b, c".
 pub fn did_you_mean<'a>(name: &str, what: &str, candidates: impl IntoIterator<Item = &'a str> + Clone) -> String {
     let all: Vec<&str> = candidates.clone().into_iter().collect();
     match closest(name, candidates) {

@@ -32,7 +32,7 @@ fn every_perturbation_keeps_the_size_and_is_deterministic_at_every_size() {
     let mut failures = Vec::new();
     for p in CATALOG {
         for (s, values) in p.severities.iter().enumerate() {
-            let op = (p.build)(values);
+            let op = p.build(values);
             for (i, img) in images.iter().enumerate() {
                 let (w, h) = img.dimensions();
                 let run = || {

@@ -244,7 +244,7 @@ fn perturb_one(
     }
     let image = image::open(&input).map_err(|e| usage(format!("cannot read {}: {e}", input.display())))?.into_rgb8();
     let mut rng = perturb::case_rng(seed_value, info.name, 0);
-    let out = (info.build)(&values).apply(&image, &mut rng);
+    let out = info.build(&values).apply(&image, &mut rng);
     out.save(&output).map_err(|e| usage(format!("cannot write {}: {e}", output.display())))?;
     Ok(())
 }

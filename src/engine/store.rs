@@ -214,7 +214,7 @@ impl SuiteRun {
                 let rf = &self.suite.risk_factors[factor];
                 let g = &rf.grids[grid];
                 let key = rf.setting(grid, point);
-                let op = (g.perturbation.build)(&g.points[point].values);
+                let op = g.perturbation.build(&g.points[point].values);
                 let (predictions, motions) = self.timed(
                     || format!("{}: {key}", model.spec.name),
                     || self.predict_all(model, &loaded, Some((op.as_ref(), &key))),

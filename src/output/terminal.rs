@@ -36,28 +36,34 @@ pub fn baseline_problem(problem: &Baseline, ci: bool) -> String {
     let accept = |pending: &Option<PathBuf>| match (pending, ci) {
         (Some(p), _) => format!(
             "review {} with `cargo insta review` (or `cargo insta accept`), or rerun with `INSTA_UPDATE=always`",
-            p.display()
+            shown(p)
         ),
-        (None, true) => "CI writes no snapshots: run the suite locally, accept with `cargo insta accept` and \
-                         commit the snapshot"
+        (None, true) => "CI writes no snapshots, so run the suite locally, accept with `cargo insta accept` \
+                         and commit the snapshot"
             .to_owned(),
         (None, false) => "rerun with `INSTA_UPDATE=always` to write it, or `INSTA_UPDATE=new` for review".to_owned(),
     };
     match problem {
         Baseline::Kept | Baseline::Written => String::new(),
         Baseline::Missing { snapshot, pending } => {
-            format!("baseline: no baseline yet ({}); {}", snapshot.display(), accept(pending))
+            format!("baseline: no baseline yet at {}; {}", shown(snapshot), accept(pending))
         }
         Baseline::Moved { snapshot, pending, changes } => {
             let each: Vec<String> = changes.iter().map(ToString::to_string).collect();
             format!(
-                "baseline: moved beyond tolerance: {} ({}); if intended, {}",
+                "baseline: moved beyond tolerance: {} in {}; if intended, {}",
                 each.join(", "),
-                snapshot.display(),
+                shown(snapshot),
                 accept(pending)
             )
         }
     }
+}
+
+/// A path relative to the working directory when it is below it, as a reader would type it.
+fn shown(path: &std::path::Path) -> String {
+    let relative = std::env::current_dir().ok().and_then(|cwd| path.strip_prefix(cwd).ok().map(|p| p.to_owned()));
+    relative.unwrap_or_else(|| path.to_owned()).display().to_string()
 }
 
 /// Where the results files went.

@@ -12,7 +12,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     params: &[ParamInfo { name: "delta", unit: "fraction of full scale", min: -1.0, max: 1.0, default: 0.3 }],
     // imagecorruptions' brightness severities.
     severities: [&[0.1], &[0.2], &[0.3], &[0.4], &[0.5]],
-    build: |v| Box::new(Brightness { delta: v[0] as f32 }),
+    make: |p| Box::new(Brightness { delta: p.get("delta") as f32 }),
 };
 
 pub struct Brightness {

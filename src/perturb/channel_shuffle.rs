@@ -21,7 +21,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     // albumentations' ChannelShuffle swaps outright (severity 5); milder severities blend, so that
     // a stress test can see where a model starts to fail.
     severities: [&[0.2], &[0.4], &[0.6], &[0.8], &[1.0]],
-    build: |v| Box::new(ChannelShuffle { amount: v[0] as f32 }),
+    make: |p| Box::new(ChannelShuffle { amount: p.get("amount") as f32 }),
 };
 
 /// The five orders other than the identity: a random perturbation that may leave the image as

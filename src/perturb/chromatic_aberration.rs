@@ -22,7 +22,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     // albumentations' ChromaticAberration (a radial distortion per channel) at its default limits
     // moves a 640x480 image's corners by about 3 pixels on average (9 at most): severity 3.
     severities: [&[1.0], &[2.0], &[3.0], &[4.0], &[6.0]],
-    build: |v| Box::new(ChromaticAberration { shift: v[0] as f32 }),
+    make: |p| Box::new(ChromaticAberration { shift: p.get("shift") as f32 }),
 };
 
 pub struct ChromaticAberration {

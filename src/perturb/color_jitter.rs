@@ -54,12 +54,12 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
         &[0.3, 0.3, 0.3, 0.15],
         &[0.4, 0.4, 0.4, 0.2],
     ],
-    build: |v| {
+    make: |p| {
         Box::new(ColorJitter {
-            brightness: v[0] as f32,
-            contrast: v[1] as f32,
-            saturation: v[2] as f32,
-            hue: v[3] as f32,
+            brightness: p.get("brightness") as f32,
+            contrast: p.get("contrast") as f32,
+            saturation: p.get("saturation") as f32,
+            hue: p.get("hue") as f32,
         })
     },
 };

@@ -12,7 +12,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     params: &[ParamInfo { name: "factor", unit: "ratio (1 = unchanged)", min: 0.0, max: 4.0, default: 0.3 }],
     // imagecorruptions' contrast severities.
     severities: [&[0.4], &[0.3], &[0.2], &[0.1], &[0.05]],
-    build: |v| Box::new(Contrast { factor: v[0] as f32 }),
+    make: |p| Box::new(Contrast { factor: p.get("factor") as f32 }),
 };
 
 pub struct Contrast {

@@ -22,7 +22,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     ],
     // Covering about 1, 3, 7, 13 and 20 % of the image (before overlaps and clipping).
     severities: [&[1.0, 0.1], &[2.0, 0.12], &[3.0, 0.15], &[4.0, 0.18], &[5.0, 0.2]],
-    build: |v| Box::new(Cutout { holes: v[0].round() as usize, size: v[1] as f32 }),
+    make: |p| Box::new(Cutout { holes: p.get("holes").round() as usize, size: p.get("size") as f32 }),
 };
 
 pub struct Cutout {

@@ -31,7 +31,13 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
         },
     ],
     severities: [&[1.0, 0.06, 0.6], &[2.0, 0.07, 0.7], &[3.0, 0.08, 0.8], &[4.0, 0.1, 0.85], &[6.0, 0.12, 0.9]],
-    build: |v| Box::new(DarkSpots { spots: v[0].round() as usize, radius: v[1] as f32, opacity: v[2] as f32 }),
+    make: |p| {
+        Box::new(DarkSpots {
+            spots: p.get("spots").round() as usize,
+            radius: p.get("radius") as f32,
+            opacity: p.get("opacity") as f32,
+        })
+    },
 };
 
 pub struct DarkSpots {

@@ -13,7 +13,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     params: &[ParamInfo { name: "amount", unit: "fraction of pixels stuck", min: 0.0, max: 1.0, default: 0.01 }],
     // From a worn sensor (0.1 %) to a badly damaged one (4 %); albumentations has no equivalent.
     severities: [&[0.001], &[0.003], &[0.01], &[0.02], &[0.04]],
-    build: |v| Box::new(DeadPixels { amount: v[0] as f32 }),
+    make: |p| Box::new(DeadPixels { amount: p.get("amount") as f32 }),
 };
 
 /// Dead, hot, and the three single-colour stuck states; a draw of 0-8 picks one in that order,

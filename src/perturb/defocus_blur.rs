@@ -22,7 +22,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     ],
     // imagecorruptions' defocus_blur severities.
     severities: [&[3.0, 0.1], &[4.0, 0.5], &[6.0, 0.5], &[8.0, 0.5], &[10.0, 0.5]],
-    build: |v| Box::new(DefocusBlur { radius: v[0].round() as usize, alias_blur: v[1] }),
+    make: |p| Box::new(DefocusBlur { radius: p.get("radius").round() as usize, alias_blur: p.get("alias_blur") }),
 };
 
 pub struct DefocusBlur {

@@ -20,7 +20,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     // Severity 3 is albumentations' Downscale default scale (0.25). Its default resamples with
     // nearest neighbours (blocky, much like `pixelate`); here the reduced image is smooth.
     severities: [&[2.0], &[3.0], &[4.0], &[5.0], &[6.0]],
-    build: |v| Box::new(Downscale { factor: v[0] as f32 }),
+    make: |p| Box::new(Downscale { factor: p.get("factor") as f32 }),
 };
 
 pub struct Downscale {

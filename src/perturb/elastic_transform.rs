@@ -42,7 +42,13 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
         &[25.0, 0.01, 0.005],
         &[30.0, 0.01, 0.005],
     ],
-    build: |v| Box::new(ElasticTransform { alpha: v[0] as f32, sigma: v[1] as f32, amplitude: v[2] as f32 }),
+    make: |p| {
+        Box::new(ElasticTransform {
+            alpha: p.get("alpha") as f32,
+            sigma: p.get("sigma") as f32,
+            amplitude: p.get("amplitude") as f32,
+        })
+    },
 };
 
 /// ImageNet-C's elastic transform as imagecorruptions 1.1.2 has it, which (unlike the original
@@ -301,6 +307,6 @@ mod tests {
     }
 
     fn build(severity: usize) -> Box<dyn Perturbation> {
-        (INFO.build)(INFO.severities[severity])
+        INFO.build(INFO.severities[severity])
     }
 }

@@ -20,7 +20,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     // albumentations' Equalize (per channel, OpenCV) is all or nothing (severity 5); milder
     // severities blend part way.
     severities: [&[0.2], &[0.4], &[0.6], &[0.8], &[1.0]],
-    build: |v| Box::new(Equalize { amount: v[0] as f32 }),
+    make: |p| Box::new(Equalize { amount: p.get("amount") as f32 }),
 };
 
 pub struct Equalize {

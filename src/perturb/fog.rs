@@ -29,7 +29,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     ],
     // imagecorruptions' fog severities.
     severities: [&[1.5, 2.0], &[2.0, 2.0], &[2.5, 1.7], &[2.5, 1.5], &[3.0, 1.4]],
-    build: |v| Box::new(Fog { thickness: v[0] as f32, decay: v[1] as f32 }),
+    make: |p| Box::new(Fog { thickness: p.get("thickness") as f32, decay: p.get("decay") as f32 }),
 };
 
 pub struct Fog {

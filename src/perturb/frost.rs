@@ -17,7 +17,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     ],
     // imagecorruptions' frost severities.
     severities: [&[1.0, 0.4], &[0.8, 0.6], &[0.7, 0.7], &[0.65, 0.7], &[0.6, 0.75]],
-    build: |v| Box::new(Frost { clarity: v[0] as f32, frost: v[1] as f32 }),
+    make: |p| Box::new(Frost { clarity: p.get("clarity") as f32, frost: p.get("frost") as f32 }),
 };
 
 /// imagecorruptions blends `clarity * image + frost * photo` with a crop of one of five frost

@@ -14,7 +14,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     // Severities 2-3 are the edge of albumentations' RandomGamma default range (0.8-1.2); 2.2 is
     // the sRGB exponent, what linear data read as sRGB looks like.
     severities: [&[1.1], &[1.15], &[1.25], &[1.5], &[2.2]],
-    build: |v| Box::new(Gamma { gamma: v[0] as f32 }),
+    make: |p| Box::new(Gamma { gamma: p.get("gamma") as f32 }),
 };
 
 pub struct Gamma {

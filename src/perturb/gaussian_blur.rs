@@ -13,7 +13,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     params: &[ParamInfo { name: "sigma", unit: "pixels", min: 0.0, max: 50.0, default: 2.0 }],
     // imagecorruptions' gaussian_blur severities.
     severities: [&[1.0], &[2.0], &[3.0], &[4.0], &[6.0]],
-    build: |v| Box::new(GaussianBlur { sigma: v[0] as f32 }),
+    make: |p| Box::new(GaussianBlur { sigma: p.get("sigma") as f32 }),
 };
 
 pub struct GaussianBlur {

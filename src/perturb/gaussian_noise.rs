@@ -13,7 +13,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     params: &[ParamInfo { name: "std", unit: "fraction of full scale", min: 0.0, max: 1.0, default: 0.1 }],
     // imagecorruptions' gaussian_noise severities.
     severities: [&[0.08], &[0.12], &[0.18], &[0.26], &[0.38]],
-    build: |v| Box::new(GaussianNoise { std: v[0] as f32 }),
+    make: |p| Box::new(GaussianNoise { std: p.get("std") as f32 }),
 };
 
 pub struct GaussianNoise {

@@ -30,7 +30,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     // From a small, partly transparent glint to a near-white flare over a good part of the frame,
     // about the extent of albumentations' RandomSunFlare default (a 400-pixel sun) at 640x480.
     severities: [&[0.5, 0.1], &[0.6, 0.15], &[0.7, 0.2], &[0.8, 0.25], &[0.9, 0.3]],
-    build: |v| Box::new(Glare { intensity: v[0] as f32, radius: v[1] as f32 }),
+    make: |p| Box::new(Glare { intensity: p.get("intensity") as f32, radius: p.get("radius") as f32 }),
 };
 
 /// Sunlight and most lamps are slightly warmer than white.

@@ -24,8 +24,12 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     ],
     // imagecorruptions' glass_blur severities.
     severities: [&[0.7, 1.0, 2.0], &[0.9, 2.0, 1.0], &[1.0, 2.0, 3.0], &[1.1, 3.0, 2.0], &[1.5, 4.0, 2.0]],
-    build: |v| {
-        Box::new(GlassBlur { sigma: v[0] as f32, max_delta: v[1].round() as usize, iterations: v[2].round() as usize })
+    make: |p| {
+        Box::new(GlassBlur {
+            sigma: p.get("sigma") as f32,
+            max_delta: p.get("max_delta").round() as usize,
+            iterations: p.get("iterations").round() as usize,
+        })
     },
 };
 

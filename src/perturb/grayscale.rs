@@ -13,7 +13,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     // albumentations' ToGray is all or nothing (severity 5); milder severities desaturate part
     // way, so that a stress test can see where a model starts to fail.
     severities: [&[0.2], &[0.4], &[0.6], &[0.8], &[1.0]],
-    build: |v| Box::new(Grayscale { amount: v[0] as f32 }),
+    make: |p| Box::new(Grayscale { amount: p.get("amount") as f32 }),
 };
 
 pub struct Grayscale {

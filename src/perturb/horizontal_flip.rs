@@ -12,7 +12,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     summary: "mirror left to right; labels are mirrored too",
     params: &[],
     severities: [&[], &[], &[], &[], &[]],
-    build: |_| Box::new(Warped(HorizontalFlip)),
+    make: |_| Box::new(Warped(HorizontalFlip)),
 };
 
 pub struct HorizontalFlip;

@@ -37,7 +37,13 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     // Severity 3 is albumentations' HueSaturationValue default: 20 OpenCV hue units (40 degrees),
     // 30 and 20 of 255 for saturation and value.
     severities: [&[10.0, 0.04, 0.03], &[20.0, 0.08, 0.05], &[40.0, 0.12, 0.08], &[60.0, 0.2, 0.12], &[90.0, 0.3, 0.2]],
-    build: |v| Box::new(HueSaturationValue { hue: v[0] as f32, saturation: v[1] as f32, value: v[2] as f32 }),
+    make: |p| {
+        Box::new(HueSaturationValue {
+            hue: p.get("hue_shift") as f32,
+            saturation: p.get("sat_shift") as f32,
+            value: p.get("val_shift") as f32,
+        })
+    },
 };
 
 pub struct HueSaturationValue {

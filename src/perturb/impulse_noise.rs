@@ -19,7 +19,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     }],
     // imagecorruptions' impulse_noise severities.
     severities: [&[0.03], &[0.06], &[0.09], &[0.17], &[0.27]],
-    build: |v| Box::new(ImpulseNoise { amount: v[0] }),
+    make: |p| Box::new(ImpulseNoise { amount: p.get("amount") }),
 };
 
 pub struct ImpulseNoise {

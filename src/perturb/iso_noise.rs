@@ -32,7 +32,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     // Severity 1 is the low end of albumentations' ISONoise default ranges (0.01-0.05, 0.1-0.5),
     // severity 3 their middle and severity 4 their top.
     severities: [&[0.01, 0.1], &[0.02, 0.2], &[0.03, 0.3], &[0.05, 0.5], &[0.08, 0.8]],
-    build: |v| Box::new(IsoNoise { color_shift: v[0] as f32, intensity: v[1] as f32 }),
+    make: |p| Box::new(IsoNoise { color_shift: p.get("color_shift") as f32, intensity: p.get("intensity") as f32 }),
 };
 
 pub struct IsoNoise {

@@ -13,7 +13,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     params: &[ParamInfo { name: "quality", unit: "JPEG quality 1-100", min: 1.0, max: 100.0, default: 20.0 }],
     // imagecorruptions' jpeg_compression severities.
     severities: [&[25.0], &[18.0], &[15.0], &[10.0], &[7.0]],
-    build: |v| Box::new(JpegCompression { quality: v[0].round() as u8 }),
+    make: |p| Box::new(JpegCompression { quality: p.get("quality").round() as u8 }),
 };
 
 pub struct JpegCompression {

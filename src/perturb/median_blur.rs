@@ -18,7 +18,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     }],
     // albumentations' MedianBlur default draws the window from 3 to 7: severities 1 to 3.
     severities: [&[3.0], &[5.0], &[7.0], &[9.0], &[11.0]],
-    build: |v| Box::new(MedianBlur { radius: (v[0].round().max(1.0) as usize) / 2 }),
+    make: |p| Box::new(MedianBlur { radius: (p.get("ksize").round().max(1.0) as usize) / 2 }),
 };
 
 pub struct MedianBlur {
@@ -215,7 +215,7 @@ mod tests {
     #[test]
     fn ksize_rounds_to_an_odd_window() {
         let img = noisy(11, 11, 5);
-        let build = |k: f64| (INFO.build)(&[k]).apply(&img, &mut case_rng(0, "", 0));
+        let build = |k: f64| INFO.build(&[k]).apply(&img, &mut case_rng(0, "", 0));
         assert_eq!(build(1.0), img);
         assert_eq!(build(4.0), naive(&img, 2));
         assert_eq!(build(5.0), naive(&img, 2));

@@ -136,11 +136,35 @@ pub struct PerturbationInfo {
     pub params: &'static [ParamInfo],
     /// Parameter values (in `params` order) of severities 1 to 5.
     pub severities: [&'static [f64]; 5],
-    /// Build from parameter values in `params` order, already range-checked.
-    pub build: fn(&[f64]) -> Box<dyn Perturbation>,
+    /// Build from parameter values, already range-checked, read by name.
+    pub make: fn(Params) -> Box<dyn Perturbation>,
+}
+
+/// One setting's parameter values, read by name: `p.get("sigma")`.
+#[derive(Debug, Clone, Copy)]
+pub struct Params<'a> {
+    info: &'static [ParamInfo],
+    values: &'a [f64],
+}
+
+impl Params<'_> {
+    /// The value of parameter `name`. A name the catalog entry does not declare is a bug in
+    /// that entry, caught by the catalog tests that build every perturbation.
+    pub fn get(&self, name: &str) -> f64 {
+        match self.info.iter().position(|p| p.name == name) {
+            Some(i) => self.values[i],
+            None => panic!("the perturbation reads `{name}`, which its `params` do not declare"),
+        }
+    }
 }
 
 impl PerturbationInfo {
+    /// The perturbation at `values`, one per parameter in `params` order.
+    pub fn build(&self, values: &[f64]) -> Box<dyn Perturbation> {
+        assert_eq!(values.len(), self.params.len(), "{}: one value per parameter", self.name);
+        (self.make)(Params { info: self.params, values })
+    }
+
     pub fn param(&self, name: &str) -> Option<(usize, &ParamInfo)> {
         self.params.iter().enumerate().find(|(_, p)| p.name == name)
     }
@@ -210,7 +234,7 @@ mod tests {
     fn every_perturbation_is_deterministic_and_keeps_the_size() {
         for p in CATALOG {
             for values in p.severities {
-                let op = (p.build)(values);
+                let op = p.build(values);
                 for (w, h) in [(1, 1), (2, 7), (33, 17)] {
                     let img = test_image(w, h);
                     let a = op.apply(&img, &mut case_rng(1, p.name, 3));
@@ -233,7 +257,7 @@ mod tests {
         for p in CATALOG.iter().filter(|p| !p.params.is_empty()) {
             // Summed over a few draws: one fog or spatter draw can change less than a milder one.
             let change = |values: &[f64]| {
-                let op = (p.build)(values);
+                let op = p.build(values);
                 (0..8)
                     .map(|image_id| {
                         let out = op.apply(&img, &mut case_rng(7, p.name, image_id));

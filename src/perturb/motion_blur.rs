@@ -49,7 +49,14 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
         &[15.0, 12.0, 0.0, 45.0],
         &[20.0, 15.0, 0.0, 45.0],
     ],
-    build: |v| Box::new(MotionBlur { radius: v[0].round() as usize, sigma: v[1], angle: v[2], angle_jitter: v[3] }),
+    make: |p| {
+        Box::new(MotionBlur {
+            radius: p.get("radius").round() as usize,
+            sigma: p.get("sigma"),
+            angle: p.get("angle"),
+            angle_jitter: p.get("angle_jitter"),
+        })
+    },
 };
 
 pub struct MotionBlur {

@@ -31,7 +31,13 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
         },
     ],
     severities: [&[1.0, 0.08, 0.5], &[2.0, 0.09, 0.6], &[3.0, 0.1, 0.7], &[4.0, 0.12, 0.8], &[5.0, 0.14, 0.9]],
-    build: |v| Box::new(OilSpots { spots: v[0].round() as usize, radius: v[1] as f32, strength: v[2] as f32 }),
+    make: |p| {
+        Box::new(OilSpots {
+            spots: p.get("spots").round() as usize,
+            radius: p.get("radius") as f32,
+            strength: p.get("strength") as f32,
+        })
+    },
 };
 
 pub struct OilSpots {

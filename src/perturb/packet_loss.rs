@@ -18,7 +18,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
         default: 0.1,
     }],
     severities: [&[0.02], &[0.05], &[0.1], &[0.2], &[0.35]],
-    build: |v| Box::new(PacketLoss { loss: v[0] as f32 }),
+    make: |p| Box::new(PacketLoss { loss: p.get("loss") as f32 }),
 };
 
 pub struct PacketLoss {

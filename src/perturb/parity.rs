@@ -60,7 +60,7 @@ fn deterministic_corruptions_match_imagecorruptions() {
         let mut row = format!("{name:<18}");
         let mut below = Vec::new();
         for (s, values) in info.severities.iter().enumerate() {
-            let out = (info.build)(values).apply(&input, &mut case_rng(0, name, 0));
+            let out = info.build(values).apply(&input, &mut case_rng(0, name, 0));
             let db = psnr(&out, &load(&format!("{name}_{}.png", s + 1)));
             write!(row, " {db:>6.1}").unwrap();
             if db < bar {
@@ -90,7 +90,7 @@ fn random_corruptions_match_imagecorruptions_statistics() {
         let seeds = stats["seeds"].as_u64().expect("seed count");
         let mut row = format!("{name:<16}");
         for (s, values) in info.severities.iter().enumerate() {
-            let op = (info.build)(values);
+            let op = info.build(values);
             let (mut mean_abs, mut std) = (0.0, 0.0);
             for seed in 0..seeds {
                 let (m, d) = change_stats(&input, &op.apply(&input, &mut case_rng(seed, name, 0)));
@@ -126,7 +126,7 @@ fn timing_640x480() {
     });
     for info in super::CATALOG {
         for s in [2, 4] {
-            let op = (info.build)(info.severities[s]);
+            let op = info.build(info.severities[s]);
             let mut rng = case_rng(0, info.name, 0);
             op.apply(&input, &mut rng);
             let (start, mut runs) = (Instant::now(), 0);

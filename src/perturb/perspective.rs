@@ -13,7 +13,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     params: &[ParamInfo { name: "distortion", unit: "fraction of the image side", min: 0.0, max: 0.45, default: 0.08 }],
     // Severity 3 is albumentations' Perspective default range (0.05, 0.1), taken at its middle.
     severities: [&[0.03], &[0.05], &[0.08], &[0.11], &[0.15]],
-    build: |v| Box::new(Warped(Perspective { distortion: v[0] })),
+    make: |p| Box::new(Warped(Perspective { distortion: p.get("distortion") })),
 };
 
 pub struct Perspective {

@@ -12,7 +12,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     params: &[ParamInfo { name: "scale", unit: "fraction of the resolution kept", min: 0.01, max: 1.0, default: 0.4 }],
     // imagecorruptions' pixelate severities.
     severities: [&[0.6], &[0.5], &[0.4], &[0.3], &[0.25]],
-    build: |v| Box::new(Pixelate { scale: v[0] }),
+    make: |p| Box::new(Pixelate { scale: p.get("scale") }),
 };
 
 pub struct Pixelate {

@@ -18,7 +18,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     }],
     // Severity 3 is albumentations' Posterize default (4 bits).
     severities: [&[6.0], &[5.0], &[4.0], &[3.0], &[2.0]],
-    build: |v| Box::new(Posterize { bits: v[0].round().clamp(1.0, 8.0) as u32 }),
+    make: |p| Box::new(Posterize { bits: p.get("bits").round().clamp(1.0, 8.0) as u32 }),
 };
 
 pub struct Posterize {

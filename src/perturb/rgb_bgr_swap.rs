@@ -12,7 +12,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     params: &[],
     // A swap is all or nothing: every severity is the same perturbation.
     severities: [&[], &[], &[], &[], &[]],
-    build: |_| Box::new(RgbBgrSwap),
+    make: |_| Box::new(RgbBgrSwap),
 };
 
 pub struct RgbBgrSwap;

@@ -20,7 +20,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     }],
     // Severity 3 is albumentations' RGBShift default (+-20 levels per channel).
     severities: [&[5.0], &[10.0], &[20.0], &[35.0], &[50.0]],
-    build: |v| Box::new(RgbShift { shift: v[0] as f32 }),
+    make: |p| Box::new(RgbShift { shift: p.get("shift") as f32 }),
 };
 
 pub struct RgbShift {

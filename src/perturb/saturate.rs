@@ -22,7 +22,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     ],
     // imagecorruptions' saturate severities: 1-2 wash colours out, 3-5 oversaturate.
     severities: [&[0.3, 0.0], &[0.1, 0.0], &[2.0, 0.0], &[5.0, 0.1], &[20.0, 0.2]],
-    build: |v| Box::new(Saturate { factor: v[0] as f32, offset: v[1] as f32 }),
+    make: |p| Box::new(Saturate { factor: p.get("factor") as f32, offset: p.get("offset") as f32 }),
 };
 
 pub struct Saturate {

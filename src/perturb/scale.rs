@@ -12,7 +12,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     params: &[ParamInfo { name: "factor", unit: "size ratio", min: 0.1, max: 4.0, default: 0.8 }],
     // Zooming out: small objects get smaller, the usual failure.
     severities: [&[0.95], &[0.9], &[0.8], &[0.7], &[0.6]],
-    build: |v| Box::new(Warped(Scale { factor: v[0] })),
+    make: |p| Box::new(Warped(Scale { factor: p.get("factor") })),
 };
 
 pub struct Scale {

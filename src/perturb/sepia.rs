@@ -12,7 +12,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     params: &[ParamInfo { name: "amount", unit: "fraction blended toward sepia", min: 0.0, max: 1.0, default: 1.0 }],
     // albumentations' ToSepia is all or nothing (severity 5); milder severities tint part way.
     severities: [&[0.2], &[0.4], &[0.6], &[0.8], &[1.0]],
-    build: |v| Box::new(Sepia { amount: v[0] as f32 }),
+    make: |p| Box::new(Sepia { amount: p.get("amount") as f32 }),
 };
 
 /// Rows give output R, G, B from input R, G, B.

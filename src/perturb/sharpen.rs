@@ -19,7 +19,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     }],
     // Severity 3 is the middle of albumentations' Sharpen default alpha range (0.2-0.5).
     severities: [&[0.1], &[0.2], &[0.35], &[0.55], &[0.8]],
-    build: |v| Box::new(Sharpen { alpha: v[0] as f32 }),
+    make: |p| Box::new(Sharpen { alpha: p.get("alpha") as f32 }),
 };
 
 pub struct Sharpen {

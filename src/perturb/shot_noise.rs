@@ -19,7 +19,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     }],
     // imagecorruptions' shot_noise severities.
     severities: [&[60.0], &[25.0], &[12.0], &[5.0], &[3.0]],
-    build: |v| Box::new(ShotNoise { photons: v[0] }),
+    make: |p| Box::new(ShotNoise { photons: p.get("photons") }),
 };
 
 pub struct ShotNoise {

@@ -85,17 +85,17 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
         &[0.55, 0.3, 4.5, 0.85, 12.0, 8.0, 0.65, -90.0, 45.0],
         &[0.55, 0.3, 2.5, 0.85, 12.0, 12.0, 0.55, -90.0, 45.0],
     ],
-    build: |v| {
+    make: |p| {
         Box::new(Snow {
-            flake_mean: v[0] as f32,
-            flake_std: v[1] as f32,
-            flake_size: v[2],
-            threshold: v[3] as f32,
-            streak_radius: v[4].round() as usize,
-            streak_sigma: v[5],
-            clarity: v[6] as f32,
-            angle: v[7],
-            angle_jitter: v[8],
+            flake_mean: p.get("flake_mean") as f32,
+            flake_std: p.get("flake_std") as f32,
+            flake_size: p.get("flake_size"),
+            threshold: p.get("threshold") as f32,
+            streak_radius: p.get("streak_radius").round() as usize,
+            streak_sigma: p.get("streak_sigma"),
+            clarity: p.get("clarity") as f32,
+            angle: p.get("angle"),
+            angle_jitter: p.get("angle_jitter"),
         })
     },
 };

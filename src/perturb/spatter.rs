@@ -65,15 +65,15 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
         &[0.65, 0.3, 1.0, 0.65, 1.0, 0.5, 1.5],
         &[0.67, 0.4, 1.0, 0.65, 1.0, 0.5, 1.5],
     ],
-    build: |v| {
+    make: |p| {
         Box::new(Spatter {
-            mean: v[0] as f32,
-            std: v[1] as f32,
-            blob_sigma: v[2] as f32,
-            threshold: v[3] as f32,
-            mud: v[4] >= 0.5,
-            water_gain: v[5] as f32,
-            mud_softness: v[6] as f32,
+            mean: p.get("mean") as f32,
+            std: p.get("std") as f32,
+            blob_sigma: p.get("blob_sigma") as f32,
+            threshold: p.get("threshold") as f32,
+            mud: p.get("mud") >= 0.5,
+            water_gain: p.get("water_gain") as f32,
+            mud_softness: p.get("mud_softness") as f32,
         })
     },
 };
@@ -382,6 +382,6 @@ mod tests {
     }
 
     fn build(severity: usize) -> Box<dyn Perturbation> {
-        (INFO.build)(INFO.severities[severity])
+        INFO.build(INFO.severities[severity])
     }
 }

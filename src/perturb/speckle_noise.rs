@@ -14,7 +14,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     params: &[ParamInfo { name: "std", unit: "fraction of the value", min: 0.0, max: 2.0, default: 0.35 }],
     // imagecorruptions' speckle_noise severities.
     severities: [&[0.15], &[0.2], &[0.35], &[0.45], &[0.6]],
-    build: |v| Box::new(SpeckleNoise { std: v[0] as f32 }),
+    make: |p| Box::new(SpeckleNoise { std: p.get("std") as f32 }),
 };
 
 pub struct SpeckleNoise {

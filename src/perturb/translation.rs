@@ -13,7 +13,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     summary: "shift by the given fraction of the image size in a random direction; labels follow",
     params: &[ParamInfo { name: "shift", unit: "fraction of the image size", min: 0.0, max: 1.0, default: 0.1 }],
     severities: [&[0.03], &[0.06], &[0.1], &[0.15], &[0.2]],
-    build: |v| Box::new(Warped(Translation { shift: v[0] })),
+    make: |p| Box::new(Warped(Translation { shift: p.get("shift") })),
 };
 
 pub struct Translation {

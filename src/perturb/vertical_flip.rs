@@ -12,7 +12,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     summary: "upside down; labels are flipped too",
     params: &[],
     severities: [&[], &[], &[], &[], &[]],
-    build: |_| Box::new(Warped(VerticalFlip)),
+    make: |_| Box::new(Warped(VerticalFlip)),
 };
 
 pub struct VerticalFlip;

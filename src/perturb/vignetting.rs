@@ -20,7 +20,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     // albumentations has no vignetting; 0.2 is a typical phone lens wide open, 0.8 a heavy
     // lens-hood or filter vignette.
     severities: [&[0.2], &[0.35], &[0.5], &[0.65], &[0.8]],
-    build: |v| Box::new(Vignetting { strength: v[0] as f32 }),
+    make: |p| Box::new(Vignetting { strength: p.get("strength") as f32 }),
 };
 
 pub struct Vignetting {

@@ -23,7 +23,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     // imagecorruptions' zoom_blur severities: np.arange(1, stop, step) ends at 1.11, 1.15, 1.20,
     // 1.24 and 1.30 (float rounding keeps 1.11 in the first).
     severities: [&[1.11, 0.01], &[1.15, 0.01], &[1.20, 0.02], &[1.24, 0.02], &[1.30, 0.03]],
-    build: |v| Box::new(ZoomBlur { max_zoom: v[0], step: v[1] }),
+    make: |p| Box::new(ZoomBlur { max_zoom: p.get("max_zoom"), step: p.get("step") }),
 };
 
 pub struct ZoomBlur {
