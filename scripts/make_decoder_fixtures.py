@@ -5,7 +5,8 @@ Run with an interpreter that has ultralytics, yolov5, transformers, torch, torch
     /root/venv/bin/python scripts/make_decoder_fixtures.py
 Writes tests/fixtures/decoders/<family>_<case>.json. Raw outputs are synthetic (seeded numpy):
 clustered overlapping boxes, exact score ties, boxes crossing the border, several classes, and
-original images of different sizes and aspect ratios. Rerunning reproduces the same files.
+original images of different sizes and aspect ratios (per family at least a square, COCO's
+640x427 and an odd tiny 33x17, enlarged with odd padding). Rerunning reproduces the same files.
 
 References:
 - yolov8: ultralytics `utils.nms.non_max_suppression` + `utils.ops.scale_boxes`, as its
@@ -267,6 +268,14 @@ def main():
     detr_case(rng, "three_classes", [640, 480], [320, 320], 3, 60, 0.5)
     detr_case(rng, "portrait_low_threshold", [333, 500], [384, 384], 6, 50, 0.01)
     detr_case(rng, "wide", [1000, 217], [320, 480], 12, 40, 0.3)
+    # Issue 14: every family at a square, COCO's 640x427 (0.5 x 427 = 213.5: Python rounds the
+    # resized height half to even, 214) and an odd tiny image (33x17 enlarged to 320x165, 155 px
+    # of padding split 77 / 78). Appended, so the cases above keep their random draws; fewer
+    # anchors and queries than above keep the files small.
+    for image_wh, tag in [([64, 64], "square"), ([640, 427], "coco"), ([33, 17], "tiny_odd")]:
+        yolov8_case(rng, tag, image_wh, [320, 320], 3, 80, 0.05, 0.6, 100)
+        yolov5_case(rng, tag, image_wh, [320, 320], 3, 80, 0.05, 0.45, 100)
+        detr_case(rng, tag, image_wh, [320, 320], 4, 30, 0.3)
 
 
 if __name__ == "__main__":

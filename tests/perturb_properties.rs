@@ -7,10 +7,12 @@ use rand_chacha::ChaCha8Rng;
 use shakedown::perturb::case_rng;
 use shakedown::perturb::CATALOG;
 
-/// The sizes tried: the degenerate shapes, then 40 drawn with a fixed seed (1 to 70 a side).
+/// The sizes tried: the degenerate shapes, the parity fixtures' odd and square sizes, issue 14's
+/// 256x240 (non-integer scale factors at every severity) and COCO's 640x427, then 40 drawn with
+/// a fixed seed (1 to 70 a side).
 fn sizes() -> Vec<(u32, u32)> {
     let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
-    let mut sizes = vec![(1, 1), (1, 200), (200, 1)];
+    let mut sizes = vec![(1, 1), (1, 200), (200, 1), (2, 3), (33, 17), (17, 33), (64, 64), (256, 240), (640, 427)];
     sizes.extend((0..40).map(|_| (rng.random_range(1..=70), rng.random_range(1..=70))));
     sizes
 }

@@ -178,9 +178,9 @@ impl ZoomAxis {
         let crop = ((n as f64 / factor).ceil() as usize).clamp(1, n.max(1));
         let offset = (n - crop.min(n)) / 2;
         // scipy's output length (Python's round: half to even) and grid_mode=False spacing:
-        // output pixel o reads position o * (crop - 1) / (out - 1).
-        let out = (crop as f64 * factor).round_ties_even() as usize;
-        let scale = if out > 1 { (crop - 1) as f64 / (out - 1) as f64 } else { 0.0 };
+        // output pixel o reads position o * (crop - 1) / (zoomed - 1).
+        let zoomed = Self::zoomed(crop, factor);
+        let scale = if zoomed > 1 { (crop - 1) as f64 / (zoomed - 1) as f64 } else { 0.0 };
         let taps = (0..n)
             .map(|o| {
                 let pos = (o as f64 * scale).min((crop - 1) as f64);
@@ -189,6 +189,12 @@ impl ZoomAxis {
             })
             .collect();
         ZoomAxis { offset, crop, taps }
+    }
+
+    /// Length of scipy's zoom of `crop` pixels by `factor`, `int(round(crop * factor))` (of
+    /// which the first `n` are kept).
+    pub(crate) fn zoomed(crop: usize, factor: f64) -> usize {
+        (crop as f64 * factor).round_ties_even() as usize
     }
 }
 

@@ -19,6 +19,14 @@ pub struct Pixelate {
     pub scale: f64,
 }
 
+impl Pixelate {
+    /// The reduced size, `int(side * scale)` in f64 as imagecorruptions (at least 1 px, where
+    /// Pillow would refuse the resize).
+    pub(super) fn reduced(&self, w: usize, h: usize) -> (usize, usize) {
+        (((w as f64 * self.scale) as usize).max(1), ((h as f64 * self.scale) as usize).max(1))
+    }
+}
+
 impl Perturbation for Pixelate {
     fn apply(&self, image: &RgbImage, _rng: &mut CaseRng) -> RgbImage {
         let (w, h) = (image.width() as usize, image.height() as usize);
@@ -26,10 +34,10 @@ impl Perturbation for Pixelate {
             return image.clone();
         }
         // As imagecorruptions: PIL resize(BOX) to int(size * scale), then resize(NEAREST) back.
-        let (sw, sh) = (((w as f64 * self.scale) as usize).max(1), ((h as f64 * self.scale) as usize).max(1));
+        let (sw, sh) = self.reduced(w, h);
         let small = box_downscale(image.as_raw(), w, h, sw, sh);
-        let xs = nearest_sources(sw, w, true);
-        let ys = nearest_sources(sh, h, false);
+        let xs = nearest_sources(sw, w);
+        let ys = nearest_sources(sh, h);
         let stride = w * 3;
         let mut out = vec![0u8; h * stride];
         for (y, &sy) in ys.iter().enumerate() {
@@ -122,13 +130,15 @@ fn box_downscale(src: &[u8], w: usize, h: usize, sw: usize, sh: usize) -> Vec<u8
 }
 
 /// Source pixel of each output pixel in Pillow's nearest-neighbour resize (`ImagingScaleAffine`):
-/// floor((o + 0.5) * in / out), accumulated step by step along x as Pillow does.
-fn nearest_sources(in_size: usize, out_size: usize, incremental: bool) -> Vec<usize> {
+/// floor((o + 0.5) * in / out), but accumulated step by step as Pillow does along both axes.
+/// The sum drifts from the product by an ulp or so, which decides the source where the exact
+/// position is an integer (96 rows to 240: (2 + 0.5) * 0.4 = 1, the sum 0.2 + 0.4 + 0.4 is not).
+fn nearest_sources(in_size: usize, out_size: usize) -> Vec<usize> {
     let step = in_size as f64 / out_size as f64;
     let mut pos = step * 0.5;
     (0..out_size)
-        .map(|o| {
-            let p = if incremental { pos } else { (o as f64 + 0.5) * step };
+        .map(|_| {
+            let p = pos;
             pos += step;
             (p.max(0.0) as usize).min(in_size - 1)
         })
@@ -148,6 +158,16 @@ mod tests {
         let reds: Vec<u8> = out.pixels().map(|p| p[0]).collect();
         assert_eq!(reds, [55, 55, 75, 75, 55, 55, 75, 75]);
         assert!(out.pixels().all(|p| p[1] == 0 && p[2] == 255));
+    }
+
+    #[test]
+    fn nearest_rows_accumulate_like_pillow() {
+        // Pillow 13 enlarging 96 rows to 240 reads row 2 for output row 7 (its running sum of
+        // 0.4 steps lands just under 3) and row 20 for row 52; the product (o + 0.5) * 0.4
+        // would read rows 3 and 21. Measured with `Image.resize((1, 240), NEAREST)`.
+        let ys = nearest_sources(96, 240);
+        assert_eq!((ys[7], ys[52]), (2, 20));
+        assert!(ys.windows(2).all(|w| w[1] >= w[0] && w[1] - w[0] <= 1));
     }
 
     #[test]

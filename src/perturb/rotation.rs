@@ -43,6 +43,17 @@ mod tests {
     }
 
     #[test]
+    fn half_turn_is_exact_on_odd_sizes() {
+        // The centre is (w / 2, h / 2) in continuous pixels: on odd sides a centre rounded to a
+        // whole pixel would shift the turned image by half a pixel and blur it.
+        for (w, h) in [(33, 17), (17, 17), (1, 5)] {
+            let img = RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 7) as u8, (y * 13) as u8, (x ^ y) as u8]));
+            let turned = Warped(Rotation { angle: 180.0 }).apply(&img, &mut case_rng(0, "", 0));
+            assert_eq!(turned, image::imageops::rotate180(&img), "{w}x{h}");
+        }
+    }
+
+    #[test]
     fn boxes_grow_to_hold_their_rotated_corners() {
         let moved = Warped(Rotation { angle: 45.0 })
             .apply_moving(&RgbImage::new(100, 100), &mut case_rng(0, "", 0))

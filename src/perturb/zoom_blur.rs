@@ -32,10 +32,15 @@ pub struct ZoomBlur {
 }
 
 impl ZoomBlur {
-    /// 1, 1 + step, ... up to max_zoom (allowing float slack).
-    fn factors(&self) -> impl Iterator<Item = f64> + '_ {
+    /// 1, 1 + step, ... up to max_zoom (allowing float slack), as numpy's `arange` computes
+    /// them: `1 + i * delta` with `delta = (1 + step) - 1`, not `step` itself. The two differ in
+    /// the last bits (0.03 becomes 0.030000000000000027), and that decides scipy's rounded
+    /// zoom length: 185 rows times 1.3 is 240.5 with `step` (rounds to 240) but just above it
+    /// with `delta` (241), which shifts a 240-row image's severity-5 zoom.
+    pub(super) fn factors(&self) -> impl Iterator<Item = f64> + '_ {
         let count = ((self.max_zoom - 1.0) / self.step + 1e-6).floor().max(0.0) as usize + 1;
-        (0..count).map(move |i| 1.0 + i as f64 * self.step)
+        let delta = (1.0 + self.step) - 1.0;
+        (0..count).map(move |i| 1.0 + i as f64 * delta)
     }
 }
 
