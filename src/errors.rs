@@ -74,6 +74,10 @@ pub enum DatasetError {
     #[error("cannot decode image {}: {message}", path.display())]
     #[diagnostic(code(shakedown::dataset::image), help("re-export the image as PNG or JPEG"))]
     Image { path: PathBuf, message: String },
+    /// Several images that cannot be decoded, every one listed.
+    #[error("{} images cannot be decoded:\n{}", images.len(), images.iter().map(|(p, m)| format!("  {}: {m}", p.display())).collect::<Vec<_>>().join("\n"))]
+    #[diagnostic(code(shakedown::dataset::images), help("re-export them as PNG or JPEG, or narrow the `images` glob"))]
+    Images { images: Vec<(PathBuf, String)> },
     #[error("{message}")]
     #[diagnostic(code(shakedown::dataset::selection))]
     Selection {

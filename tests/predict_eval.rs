@@ -144,6 +144,20 @@ fn the_table_names_classes() {
 }
 
 #[test]
+fn classifiers_print_their_top_classes() {
+    let image = "examples/shapes/classify/val/circle/000009.png";
+    let args = ["predict", "--suite", "suites/model-zoo-classifier.yaml", image];
+    let table = stdout_of(&args);
+    assert!(table.starts_with(&format!("{image}:\n  circle ")), "the trained classifier sees a circle:\n{table}");
+    let json: Value = serde_json::from_str(&stdout_of(&[&args[..], &["--json"]].concat())).unwrap();
+    let top = json[0]["top"].as_array().unwrap();
+    assert_eq!(top.len(), 3, "three classes, at most five shown: {json}");
+    assert_eq!(top[0]["class"], "circle");
+    let sum: f64 = top.iter().map(|c| c["probability"].as_f64().unwrap()).sum();
+    assert!((sum - 1.0).abs() < 1e-3, "probabilities of all three classes sum to 1: {json}");
+}
+
+#[test]
 fn mistakes_are_reported_not_panics() {
     let images = image_paths();
     let model = "examples/shapes/models/yolov8n.onnx";

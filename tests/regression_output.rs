@@ -65,7 +65,7 @@ fn baseline_failures_read_cleanly_with_backtraces_on() {
     let (ok, out) = run(dir.path(), &[("CI", "true")]);
     assert!(!ok, "{out}");
     assert_eq!(out.matches("baseline: no baseline yet").count(), cases, "{out}");
-    assert!(out.contains("CI writes no snapshots: run the suite locally"), "{out}");
+    assert!(out.contains("CI writes no snapshots, so run the suite locally"), "{out}");
     assert!(!out.contains("stack backtrace"), "{out}");
     assert!(!out.contains("Stopped on the first failure"), "{out}");
 

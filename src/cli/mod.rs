@@ -1,6 +1,7 @@
 //! The `shakedown` command: check suites, preview perturbations, predict and evaluate, print the
 //! suite schema. The tests themselves run under `cargo test --test robustness`.
 
+mod init;
 mod predict;
 
 use std::path::PathBuf;
@@ -23,7 +24,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Validate suite files (a file or a folder of them) and list their tests.
+    /// Validate suite files (a file or a folder of them), open every model, annotation file and
+    /// image they name, and list their tests.
     Check {
         #[arg(default_value = "suites")]
         suites: PathBuf,
@@ -49,6 +51,35 @@ enum Command {
     },
     /// Print the JSON schema of suite files.
     Schema,
+    /// Set up robustness tests in your own repository: a Cargo.toml (shakedown as a
+    /// dev-dependency, the `robustness` test, optimised dependencies), tests/robustness.rs, a
+    /// suite and its schema, .gitignore lines. Never overwrites a file.
+    Init {
+        /// The folder to set up (your repository, or a folder in it).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Depend on a shakedown checkout by path instead of the published version.
+        #[arg(long, value_name = "SHAKEDOWN_CHECKOUT")]
+        path: Option<PathBuf>,
+        /// The ONNX model the suite tests.
+        #[arg(long, value_name = "M.onnx")]
+        model: Option<PathBuf>,
+        /// Its family (yolov8, yolov5, detr, boxes-scores-labels, classifier).
+        #[arg(long)]
+        family: Option<String>,
+        /// Its class names in output order, comma-separated.
+        #[arg(long, value_delimiter = ',', value_name = "A,B,C")]
+        classes: Vec<String>,
+        /// COCO annotations of the images.
+        #[arg(long, value_name = "A.json")]
+        annotations: Option<PathBuf>,
+        /// The images, a glob (relative to the working directory).
+        #[arg(long, value_name = "GLOB")]
+        images: Option<String>,
+        /// The suite's name (default `robustness`).
+        #[arg(long)]
+        name: Option<String>,
+    },
     /// Run one model on images and print its detections: COCO results with --json (the input
     /// of `eval`), else a short table.
     Predict {
@@ -112,6 +143,10 @@ pub fn main() -> ExitCode {
         Command::Perturb { name, input, output, severity, params, seed, .. } => {
             perturb_one(name, input, output, severity, &params, seed)
         }
+        Command::Init { dir, path, model, family, classes, annotations, images, name } => {
+            let args = init::InitArgs { dir, path, model, family, classes, annotations, images, name };
+            init::run(&args).map(|out| emit(&out))
+        }
         Command::Schema => {
             emit(&suite::json_schema());
             Ok(())
@@ -152,11 +187,20 @@ fn check(location: &std::path::Path) -> Result<(), Error> {
         Error::Usage(format!("{count} suite(s) failed to validate"))
     })?;
     let mut out = String::new();
+    let mut problems = 0;
     for run in runs {
+        // Everything a run opens, opened now: a model path naming a JSON file, annotations
+        // that are an ONNX file or an empty glob fail here, not half-way through a run.
+        let found = run.preflight();
+        problems += found.len();
+        found.into_iter().for_each(terminal::error);
         out.push_str(&format!("{}: {} tests\n", run.suite.path.display(), run.cases.len()));
         for case in &run.cases {
             out.push_str(&format!("  {}\n", case.name));
         }
+    }
+    if problems > 0 {
+        return Err(Error::Usage(format!("{problems} problem(s) found; nothing was run")));
     }
     emit(&out);
     Ok(())

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::config::Config;
 use crate::dataset::coco::{self, CocoFile};
 use crate::errors::{DatasetError, Error};
-use crate::model::{Model, EVAL_CONFIDENCE};
+use crate::model::{onnx_file, Model, EVAL_CONFIDENCE};
 use crate::suite::{self, ModelSpec};
 use crate::vocab::boxes::Detection;
 use crate::vocab::{self, Backend, Family};
@@ -56,7 +56,7 @@ pub fn run(args: &PredictArgs) -> Result<String, Error> {
         return Err(Error::Usage(format!("--conf must be between 0 and 1, got {conf}")));
     }
     if spec.family == Family::Classifier {
-        return Err(Error::Usage("`predict` prints detections; family `classifier` gives none".into()));
+        return classify(args, &spec, backend);
     }
     let gt = args.gt.as_deref().map(coco::read_annotations).transpose()?;
     let image_ids: Vec<Value> = args
@@ -113,12 +113,28 @@ fn model_spec(args: &PredictArgs) -> Result<(ModelSpec, Backend), Error> {
             (found.clone(), suite.backend)
         }
         None => {
-            let (Some(model), Some(_)) = (&args.model, &args.family) else {
-                return Err(Error::Usage("give --model and --family, or --suite (and --model-name)".into()));
+            let Some(model) = &args.model else {
+                return Err(Error::Usage("give --model (and --family unless its metadata says it), or --suite".into()));
             };
+            if !model.is_file() {
+                return Err(Error::Usage(format!("model file {} does not exist", model.display())));
+            }
             let backend = env.unwrap_or_default();
             let name = model.file_stem().map_or("model".into(), |s| s.to_string_lossy().into_owned());
-            let spec = ModelSpec::new(name, model.clone(), Family::Yolov8, Vec::new());
+            // An ultralytics export names its classes and task: --classes and --family may be left out.
+            let facts = onnx_file::inspect(model).ok().and_then(|f| f.ultralytics()).unwrap_or_default();
+            let family = match (&args.family, facts.family) {
+                (Some(_), _) => Family::Yolov8, // set from the flag below
+                (None, Some(family)) => family,
+                (None, None) => {
+                    return Err(Error::Usage(format!(
+                        "give --family: {} does not say its task in its metadata",
+                        model.display()
+                    )))
+                }
+            };
+            let mut spec = ModelSpec::new(name, model.clone(), family, facts.classes);
+            spec.input_size = facts.input_size.filter(|_| args.input_size.is_none());
             (spec, backend)
         }
     };
@@ -207,6 +223,53 @@ fn coco_results(
     } else {
         format!("[\n{}\n]\n", lines.join(",\n"))
     }
+}
+
+/// How many classes `predict` shows per image for a classifier.
+const TOP: usize = 5;
+
+/// A classifier's top classes per image: a table, or with `--json` one object per image,
+/// `{"image", "top": [{"class", "index", "probability"}]}`.
+fn classify(args: &PredictArgs, spec: &ModelSpec, backend: Backend) -> Result<String, Error> {
+    let model = Model::load(spec, backend)?;
+    model.warnings().iter().for_each(|w| crate::output::terminal::warning(w));
+    let probabilities: Vec<Vec<f32>> = args
+        .images
+        .par_iter()
+        .map(|path| {
+            let image = image::open(path)
+                .map_err(|e| DatasetError::Image { path: path.clone(), message: e.to_string() })?
+                .into_rgb8();
+            Ok(model.classify(&image)?)
+        })
+        .collect::<Result<_, Error>>()?;
+    let name = |i: usize| spec.classes.get(i).cloned().unwrap_or_else(|| i.to_string());
+    let top = |p: &[f32]| -> Vec<(usize, f32)> {
+        crate::metrics::classification::ranked(p).into_iter().take(TOP).map(|i| (i, p[i])).collect()
+    };
+    if args.json {
+        let images: Vec<Value> = args
+            .images
+            .iter()
+            .zip(&probabilities)
+            .map(|(path, p)| {
+                let top: Vec<Value> = top(p)
+                    .into_iter()
+                    .map(|(i, prob)| json!({ "class": name(i), "index": i, "probability": prob }))
+                    .collect();
+                json!({ "image": file_name(path), "top": top })
+            })
+            .collect();
+        return Ok(serde_json::to_string_pretty(&images).expect("json values serialise") + "\n");
+    }
+    let mut out = String::new();
+    for (path, p) in args.images.iter().zip(&probabilities) {
+        out.push_str(&format!("{}:\n", path.display()));
+        for (i, prob) in top(p) {
+            out.push_str(&format!("  {:<24} {prob:>7.4}\n", name(i)));
+        }
+    }
+    Ok(out)
 }
 
 fn table(images: &[PathBuf], predictions: &[Vec<Detection>], classes: &[String]) -> String {

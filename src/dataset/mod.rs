@@ -160,16 +160,43 @@ impl Dataset {
         !self.categories.is_empty()
     }
 
-    /// Decode every image to RGB, in parallel, in dataset order.
+    /// Decode every image to RGB, in parallel, in dataset order; every image that fails is
+    /// listed, not only the first.
     pub fn decode(&self) -> Result<Vec<RgbImage>, DatasetError> {
-        self.images
+        let decoded: Vec<Result<RgbImage, String>> = self
+            .images
             .par_iter()
-            .map(|r| {
-                image::open(&r.path)
-                    .map(|i| i.into_rgb8())
-                    .map_err(|e| DatasetError::Image { path: r.path.clone(), message: e.to_string() })
-            })
-            .collect()
+            .map(|r| image::open(&r.path).map(|i| i.into_rgb8()).map_err(|e| e.to_string()))
+            .collect();
+        self.all_or_unreadable(decoded)
+    }
+
+    /// Read every image's header (format and size) without decoding it: what `shakedown check`
+    /// can afford on a large dataset. Every image that fails is listed.
+    pub fn check_headers(&self) -> Result<(), DatasetError> {
+        let read = |path: &Path| -> Result<(u32, u32), String> {
+            let reader = image::ImageReader::open(path).map_err(|e| e.to_string())?;
+            reader.with_guessed_format().map_err(|e| e.to_string())?.into_dimensions().map_err(|e| e.to_string())
+        };
+        let checked: Vec<Result<(u32, u32), String>> = self.images.par_iter().map(|r| read(&r.path)).collect();
+        self.all_or_unreadable(checked).map(drop)
+    }
+
+    fn all_or_unreadable<T>(&self, results: Vec<Result<T, String>>) -> Result<Vec<T>, DatasetError> {
+        let mut failed: Vec<(PathBuf, String)> = self
+            .images
+            .iter()
+            .zip(&results)
+            .filter_map(|(r, result)| result.as_ref().err().map(|e| (r.path.clone(), e.clone())))
+            .collect();
+        match failed.len() {
+            0 => Ok(results.into_iter().flatten().collect()),
+            1 => {
+                let (path, message) = failed.remove(0);
+                Err(DatasetError::Image { path, message })
+            }
+            _ => Err(DatasetError::Images { images: failed }),
+        }
     }
 
     /// Whether the labels are one class per image (class folders) rather than boxes.

@@ -17,7 +17,7 @@ use crate::model::Model;
 use crate::outcome::{CleanOutcome, FactorOutcome, PerturbedOutcome, Predictions};
 use crate::perturb::{self, Homography, Perturbation};
 use crate::suite::expand::{self, Case};
-use crate::suite::Suite;
+use crate::suite::{ModelSpec, Suite};
 use crate::vocab::Family;
 
 type Shared<T> = Result<Arc<T>, Arc<Error>>;
@@ -38,6 +38,23 @@ struct ModelSlot {
     /// Indexed like `expand::factor_points` flattened over factors.
     perturbed: Vec<Vec<OnceLock<Shared<PerturbedOutcome>>>>,
     factors: Vec<OnceLock<Shared<FactorOutcome>>>,
+}
+
+/// How `spec`'s classes map to the dataset's categories; an error when none does.
+pub(super) fn class_map(spec: &ModelSpec, dataset: &Dataset) -> Result<ClassMap, Error> {
+    let classes = ClassMap::new(&spec.classes, dataset);
+    if !classes.matches_any() {
+        let names: Vec<&str> = dataset.categories.iter().map(|c| c.name.as_str()).take(10).collect();
+        return Err(Error::Dataset(DatasetError::Selection {
+            message: format!(
+                "none of model {}'s classes ({}) is a category of the dataset",
+                spec.name,
+                spec.classes.join(", ")
+            ),
+            help: Some(format!("`classes` must use the dataset's category names: {}", names.join(", "))),
+        }));
+    }
+    Ok(classes)
 }
 
 /// One suite's shared state for the duration of a test process.
@@ -104,13 +121,7 @@ impl SuiteRun {
             .get_or_init(|| {
                 let loaded = self.loaded()?;
                 let spec = &self.suite.models[m];
-                let classes = ClassMap::new(&spec.classes, &loaded.dataset);
-                if !classes.matches_any() {
-                    return Err(Arc::new(Error::Dataset(DatasetError::Selection {
-                        message: format!("none of model {}'s classes is a category of the dataset", spec.name),
-                        help: Some("`classes` must use the dataset's category names".into()),
-                    })));
-                }
+                let classes = class_map(spec, &loaded.dataset).map_err(Arc::new)?;
                 let model =
                     self.timed(|| format!("load model {}", spec.name), || Model::load(spec, self.suite.backend));
                 Ok(Arc::new((model.map_err(|e| Arc::new(e.into()))?, classes)))

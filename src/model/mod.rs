@@ -9,6 +9,7 @@ mod boxes_scores_labels;
 mod classifier;
 mod detr;
 mod nms;
+pub mod onnx_file;
 #[cfg(feature = "ort")]
 mod onnxruntime;
 #[cfg(test)]
@@ -165,6 +166,14 @@ pub const EVAL_CONFIDENCE: f32 = 0.001;
 
 impl Model {
     pub fn load(spec: &ModelSpec, backend: Backend) -> Result<Self, ModelError> {
+        // A JSON file or a PyTorch checkpoint named in `path` is named as such, not blamed on
+        // the backend's parser.
+        onnx_file::inspect(&spec.path).map_err(|message| ModelError::Load {
+            path: spec.path.clone(),
+            backend: backend.name(),
+            message,
+            help: Some("point `path` at the `.onnx` file your exporter wrote".into()),
+        })?;
         let session = load_session(backend, &spec.path, spec.input_size, spec.preprocess.layout)?;
         let fail =
             |message: String| ModelError::Family { model: spec.name.clone(), family: spec.family.name(), message };

@@ -1,0 +1,223 @@
+//! An ONNX file's envelope, read without a backend: whether it is ONNX at all, and the
+//! `metadata_props` exporters write (ultralytics: class names, input size, task).
+//!
+//! Only the top level of the `ModelProto` protobuf is walked: the graph is skipped by its
+//! length, so this costs one read of the file and no parsing of the network.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::vocab::Family;
+
+/// What the file's envelope says.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OnnxFile {
+    pub ir_version: u64,
+    pub producer: String,
+    /// `metadata_props`, key → value.
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// What an ultralytics export says about itself in its metadata.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExportFacts {
+    /// Class names in output order (`names`).
+    pub classes: Vec<String>,
+    /// Network input `[height, width]` (`imgsz`).
+    pub input_size: Option<[u32; 2]>,
+    /// The family its `task` (and `end2end`) imply, when shakedown decodes that task.
+    pub family: Option<Family>,
+    /// `task` as written (`detect`, `classify`, `segment`, …).
+    pub task: Option<String>,
+}
+
+/// Read `path`'s envelope; `Err` says why it is not an ONNX model.
+pub fn inspect(path: &Path) -> Result<OnnxFile, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
+    parse(&bytes)
+}
+
+/// Walk the top-level fields of a `ModelProto`.
+pub fn parse(bytes: &[u8]) -> Result<OnnxFile, String> {
+    const NOT_ONNX: &str = "it is not an ONNX model (a protobuf ModelProto with a graph)";
+    let mut file = OnnxFile::default();
+    let (mut at, mut graph) = (0, false);
+    while at < bytes.len() {
+        let key = varint(bytes, &mut at).ok_or(NOT_ONNX)?;
+        let (field, wire) = (key >> 3, key & 7);
+        match wire {
+            0 => {
+                let v = varint(bytes, &mut at).ok_or(NOT_ONNX)?;
+                if field == 1 {
+                    file.ir_version = v;
+                }
+            }
+            1 => at = at.checked_add(8).filter(|&a| a <= bytes.len()).ok_or(NOT_ONNX)?,
+            5 => at = at.checked_add(4).filter(|&a| a <= bytes.len()).ok_or(NOT_ONNX)?,
+            2 => {
+                let len = usize::try_from(varint(bytes, &mut at).ok_or(NOT_ONNX)?).map_err(|_| NOT_ONNX)?;
+                let end = at.checked_add(len).filter(|&e| e <= bytes.len()).ok_or(NOT_ONNX)?;
+                let body = &bytes[at..end];
+                match field {
+                    2 => file.producer = String::from_utf8_lossy(body).into_owned(),
+                    7 => graph = true,
+                    14 => {
+                        let (k, v) = entry(body).ok_or(NOT_ONNX)?;
+                        file.metadata.insert(k, v);
+                    }
+                    _ => {}
+                }
+                at = end;
+            }
+            _ => return Err(NOT_ONNX.into()),
+        }
+        if field == 0 {
+            return Err(NOT_ONNX.into());
+        }
+    }
+    if !graph || file.ir_version == 0 {
+        return Err(NOT_ONNX.into());
+    }
+    Ok(file)
+}
+
+/// A protobuf varint at `at`, advancing it.
+fn varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let b = *bytes.get(*at)?;
+        *at += 1;
+        value |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
+}
+
+/// A `StringStringEntryProto`: (key, value).
+fn entry(body: &[u8]) -> Option<(String, String)> {
+    let (mut at, mut key, mut value) = (0, String::new(), String::new());
+    while at < body.len() {
+        let tag = varint(body, &mut at)?;
+        if tag & 7 != 2 {
+            return None;
+        }
+        let len = usize::try_from(varint(body, &mut at)?).ok()?;
+        let text = String::from_utf8_lossy(body.get(at..at.checked_add(len)?)?).into_owned();
+        at += len;
+        match tag >> 3 {
+            1 => key = text,
+            2 => value = text,
+            _ => {}
+        }
+    }
+    Some((key, value))
+}
+
+impl OnnxFile {
+    /// The ultralytics facts, when the metadata has them (`names` at least).
+    pub fn ultralytics(&self) -> Option<ExportFacts> {
+        let names = self.metadata.get("names")?;
+        let classes = python_dict_values(names)?;
+        let input_size = self.metadata.get("imgsz").and_then(|s| {
+            let n: Vec<u32> =
+                s.trim_matches(['[', ']', ' ']).split(',').filter_map(|v| v.trim().parse().ok()).collect();
+            match n.as_slice() {
+                [h, w] => Some([*h, *w]),
+                [s] => Some([*s, *s]),
+                _ => None,
+            }
+        });
+        let task = self.metadata.get("task").cloned();
+        let family = match task.as_deref() {
+            Some("classify") => Some(Family::Classifier),
+            Some("detect") => Some(Family::Yolov8),
+            _ => None,
+        };
+        Some(ExportFacts { classes, input_size, family, task })
+    }
+}
+
+/// The values of a Python dict literal with integer keys, in key order:
+/// `{0: 'person', 1: "bicycle"}` → `[person, bicycle]`. `None` when it is not one.
+fn python_dict_values(text: &str) -> Option<Vec<String>> {
+    let inner = text.trim().strip_prefix('{')?.strip_suffix('}')?;
+    let mut entries: Vec<(u64, String)> = Vec::new();
+    let mut rest = inner.trim();
+    while !rest.is_empty() {
+        let (key, after) = rest.split_once(':')?;
+        let key: u64 = key.trim().parse().ok()?;
+        let after = after.trim_start();
+        let quote = after.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+        let body = &after[1..];
+        let end = body.find(quote)?;
+        entries.push((key, body[..end].to_owned()));
+        rest = body[end + 1..].trim_start().trim_start_matches(',').trim_start();
+    }
+    entries.sort_by_key(|(k, _)| *k);
+    let contiguous = entries.iter().enumerate().all(|(i, (k, _))| *k == i as u64);
+    contiguous.then(|| entries.into_iter().map(|(_, v)| v).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A protobuf field: key, then a varint or length-delimited body.
+    fn field(number: u64, body: &[u8]) -> Vec<u8> {
+        let mut out = vec![((number << 3) | 2) as u8, body.len() as u8];
+        out.extend_from_slice(body);
+        out
+    }
+
+    fn model(metadata: &[(&str, &str)]) -> Vec<u8> {
+        let mut bytes = vec![0x08, 0x08]; // ir_version 8
+        bytes.extend(field(2, b"pytorch"));
+        bytes.extend(field(7, b"\x0a\x00")); // a graph, skipped by length
+        for (k, v) in metadata {
+            let entry = [field(1, k.as_bytes()), field(2, v.as_bytes())].concat();
+            bytes.extend(field(14, &entry));
+        }
+        bytes
+    }
+
+    #[test]
+    fn reads_ultralytics_metadata() {
+        let bytes = model(&[
+            ("names", "{0: 'circle', 1: \"square\", 2: 'triangle'}"),
+            ("imgsz", "[320, 320]"),
+            ("task", "detect"),
+        ]);
+        let file = parse(&bytes).unwrap();
+        assert_eq!((file.ir_version, file.producer.as_str()), (8, "pytorch"));
+        let facts = file.ultralytics().unwrap();
+        assert_eq!(facts.classes, ["circle", "square", "triangle"]);
+        assert_eq!(facts.input_size, Some([320, 320]));
+        assert_eq!(facts.family, Some(Family::Yolov8));
+        assert_eq!(parse(&model(&[])).unwrap().ultralytics(), None);
+    }
+
+    #[test]
+    fn refuses_what_is_not_onnx() {
+        for bytes in [&b"{\"images\": []}"[..], b"", b"\x08\x08", b"\xff\xff\xff", b"\x3a\x10abc"] {
+            assert!(parse(bytes).unwrap_err().contains("not an ONNX model"), "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn the_committed_models_are_onnx() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shapes/models/yolov8n.onnx");
+        let file = inspect(&path).unwrap();
+        assert!(file.ir_version > 0);
+        let facts = file.ultralytics().expect("an ultralytics export");
+        assert_eq!(facts.classes, ["circle", "square", "triangle"]);
+    }
+
+    #[test]
+    fn python_dicts() {
+        assert_eq!(python_dict_values("{0: 'a', 1: 'b, c'}"), Some(vec!["a".into(), "b, c".into()]));
+        assert_eq!(python_dict_values("{1: 'a'}"), None, "classes start at 0");
+        assert_eq!(python_dict_values("[0, 1]"), None);
+    }
+}
