@@ -160,7 +160,7 @@ fn suite_text(args: &InitArgs, name: &str) -> String {
     let runnable = model.is_some() && images.is_some();
     let comment = if runnable { "" } else { "# " };
     let impact = if annotations.is_some() { "ground_truth" } else { "consistency" };
-    let mut text = format!(
+    let mut text = String::from(
         "# yaml-language-server: $schema=../schemas/suite.schema.json\n#\n\
          # Robustness suite: `cargo test --test robustness` runs one test per model × perturbation ×\n\
          # setting, one per risk factor and one clean-accuracy test per model. Baselines go to\n\
