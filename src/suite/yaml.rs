@@ -226,7 +226,7 @@ fn raw_error(source: &str, e: &YamlError) -> RawError {
     let message = match inner {
         YamlError::Budget { breach, .. } => budget_message(breach),
         YamlError::InvalidScalar { ty, .. } => {
-            let text = &source[span.offset()..span.offset() + span.len()];
+            let text = source.get(span.offset()..span.offset() + span.len()).unwrap_or_default();
             format!("invalid type: `{}` is not {}", text.escape_debug(), scalar_name(ty))
         }
         other => UserMessageFormatter.format_message(other).into_owned(),
@@ -293,7 +293,8 @@ fn scalar_name(ty: &str) -> String {
 /// line and column (parser errors carry only those).
 fn error_span(source: &str, location: Option<Location>) -> SourceSpan {
     let Some(location) = location.filter(|l| l.line() > 0) else { return nowhere() };
-    if let Some(span) = byte_span(&location).filter(|s| !s.is_empty() && s.offset() + s.len() <= source.len()) {
+    let within = |s: &SourceSpan| !s.is_empty() && source.get(s.offset()..s.offset() + s.len()).is_some();
+    if let Some(span) = byte_span(&location).filter(within) {
         return span;
     }
     let offset = byte_offset(source, location.line(), location.column());
