@@ -50,8 +50,8 @@ fn check(case: &str, path: &Path, text: String) {
 /// One random edit of a line-based text: delete, duplicate, insert or alter a line or a byte.
 fn mutate(rng: &mut ChaCha8Rng, text: &str) -> String {
     const PIECES: &[&str] = &[
-        ":", "- ", "[", "]", "{", "}", ",", "&a ", "*a", "!!str ", "? ", "\t", "\"", "'", "#", "|", ">", "\n",
-        "  ", "~", "null", "1e999", ".nan", "-1", "0x1F", "<<: *a", "---\n", "...\n", "\u{feff}", "é",
+        ":", "- ", "[", "]", "{", "}", ",", "&a ", "*a", "!!str ", "? ", "\t", "\"", "'", "#", "|", ">", "\n", "  ",
+        "~", "null", "1e999", ".nan", "-1", "0x1F", "<<: *a", "---\n", "...\n", "\u{feff}", "é",
     ];
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
     if lines.is_empty() {
@@ -130,7 +130,10 @@ fn hostile_shapes_are_refused_quickly() {
         let flow = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
         cases.push((format!("flow list {depth} deep"), format!("name: {flow}\n")));
         cases.push((format!("flow list {depth} deep as a key"), format!("{{{flow}: 1}}\n")));
-        cases.push((format!("flow map {depth} deep"), format!("name: {}1{}\n", "{a: ".repeat(depth), "}".repeat(depth))));
+        cases.push((
+            format!("flow map {depth} deep"),
+            format!("name: {}1{}\n", "{a: ".repeat(depth), "}".repeat(depth)),
+        ));
         cases.push((format!("block list {depth} deep"), format!("name:\n{}1\n", "- ".repeat(depth))));
         cases.push((format!("unclosed {depth} deep"), format!("risk_factors: {}\n", "[".repeat(depth))));
         let under = shapes.replace("  blur:\n", &format!("  blur:\n    x: {flow}\n"));
