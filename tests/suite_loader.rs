@@ -167,7 +167,10 @@ fn limits_have_their_own_kinds() {
         other => panic!("expected a diagnostic, got {other:?}"),
     };
     assert_eq!(kinds(format!("name: {}\n", "x".repeat(2 << 20))), [K::TooLarge]);
-    assert_eq!(kinds(format!("{{{}{}: 1}}\n", "[".repeat(100), "]".repeat(100))), [K::TooDeep]);
+    for depth in [40, 100, 10_000] {
+        let deep = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        assert_eq!(kinds(format!("{{{deep}: 1}}\n")), [K::TooDeep], "{depth} deep");
+    }
     let many = "0, ".repeat(200_000);
     assert_eq!(kinds(format!("{{[{many}]: 1}}\n")), [K::TooLarge]);
 }

@@ -13,7 +13,10 @@ use miette::SourceSpan;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_saphyr::budget::BudgetBreach;
-use serde_saphyr::{Error as YamlError, Location, MessageFormatter, Spanned, UserMessageFormatter};
+use serde_saphyr::granit_parser::ErrorKind as ScanErrorKind;
+use serde_saphyr::{
+    Error as YamlError, ExternalMessageSource, Location, MessageFormatter, Spanned, UserMessageFormatter,
+};
 
 use crate::errors::SuiteErrorKind;
 
@@ -199,6 +202,9 @@ pub fn parse<'de, T: Deserialize<'de>>(source: &'de str) -> Result<T, RawError> 
         strict_booleans: true,
         budget: serde_saphyr::budget! {
             max_depth: MAX_DEPTH,
+            // The scanner looks ahead through a flow collection written as a key before the
+            // budget sees its events: it gets the same depth limit.
+            flow_nesting_limit: MAX_DEPTH,
             max_nodes: MAX_NODES,
             max_events: 4 * MAX_NODES,
             max_aliases: MAX_ALIASES,
@@ -225,6 +231,8 @@ fn raw_error(source: &str, e: &YamlError) -> RawError {
     let span = error_span(source, e.location());
     let message = match inner {
         YamlError::Budget { breach, .. } => budget_message(breach),
+        _ if kind(inner) == SuiteErrorKind::TooDeep => budget_message(&BudgetBreach::Depth { depth: MAX_DEPTH + 1 }),
+        YamlError::Unexpected { expected, .. } => format!("invalid type: expected {expected}"),
         YamlError::InvalidScalar { ty, .. } => {
             let text = source.get(span.offset()..span.offset() + span.len()).unwrap_or_default();
             format!("invalid type: `{}` is not {}", text.escape_debug(), scalar_name(ty))
@@ -239,6 +247,12 @@ fn kind(e: &YamlError) -> SuiteErrorKind {
     use YamlError as E;
     match e {
         E::Budget { breach: BudgetBreach::Depth { .. }, .. } | E::AliasReplayStackDepthExceeded { .. } => {
+            SuiteErrorKind::TooDeep
+        }
+        E::ExternalMessage { source, .. }
+            if matches!(&**source, ExternalMessageSource::Parser(scan)
+                if *scan.kind() == ScanErrorKind::RecursionLimitExceeded) =>
+        {
             SuiteErrorKind::TooDeep
         }
         E::Budget { .. } | E::AliasReplayLimitExceeded { .. } | E::AliasExpansionLimitExceeded { .. } => {
