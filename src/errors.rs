@@ -28,6 +28,10 @@ pub enum SuiteErrorKind {
     Duplicate,
     /// A glob, dataset or class list that cannot work together.
     Inconsistent,
+    /// A suite file over the size or node limit, refused before (or as soon as) it is parsed.
+    TooLarge,
+    /// A suite nested deeper than the parser's limit.
+    TooDeep,
 }
 
 /// One problem at one place in a suite file.

@@ -1,56 +1,36 @@
 //! Risk factors and their perturbation grids: names resolve against the catalog, parameters
 //! are in range, and each grid expands into its points (one case per model each).
 
-use super::raw::{self, RawSuite};
-use super::source_map::Seg;
+use miette::SourceSpan;
+
+use super::raw::{RawRiskFactor, RawSuite, RawValues};
 use super::validate::Validator;
+use super::yaml::{Entry, Keyed};
 use super::*;
 use crate::errors::SuiteErrorKind;
-use crate::path;
 use crate::perturb::{self, PerturbationInfo};
 use crate::vocab::{self, RiskFactor};
 
 impl Validator {
     pub(super) fn risk_factors(&mut self, raw: &RawSuite) -> Vec<RiskFactorSpec> {
         let mut out = Vec::new();
-        for (factor_name, rf) in &raw.risk_factors {
-            let at = path!["risk_factors", factor_name.as_str()].to_vec();
-            let Some(factor) = RiskFactor::from_name(factor_name) else {
-                let help = vocab::did_you_mean(factor_name, "risk factors", RiskFactor::NAMES.iter().copied());
-                self.at_key(
+        for Entry { key, value: rf } in raw.risk_factors.iter() {
+            let Some(factor) = RiskFactor::from_name(key) else {
+                let help = vocab::did_you_mean(key, "risk factors", RiskFactor::NAMES.iter().copied());
+                self.at(
                     SuiteErrorKind::UnknownRiskFactor,
-                    &at,
-                    format!("unknown risk factor `{factor_name}`"),
+                    key.span(),
+                    format!("unknown risk factor `{}`", key.value),
                     Some(help),
                 );
                 continue;
             };
-            let budget = rf.budget.unwrap_or(raw.budgets.factor_risk);
-            let mut budget_at = at.clone();
-            budget_at.push("budget".into());
-            self.in_range(budget, 0.0, 100.0, &budget_at, "a risk factor's budget");
-            let mut grids = Vec::new();
-            for (name, params) in &rf.perturbations {
-                let mut p_at = at.clone();
-                p_at.extend(path!["perturbations", name.as_str()]);
-                if let Some(grid) = self.grid(factor, name, params, &p_at) {
-                    grids.push(grid);
-                }
-            }
-            if rf.perturbations.is_empty() {
-                self.at_value(
-                    SuiteErrorKind::Inconsistent,
-                    &at,
-                    format!("risk factor `{factor_name}` lists no perturbations"),
-                    None,
-                );
-            }
-            out.push(RiskFactorSpec { factor, budget, grids });
+            out.push(self.risk_factor(raw, factor, key, rf));
         }
         if raw.risk_factors.is_empty() {
-            self.at_value(
+            self.at(
                 SuiteErrorKind::Inconsistent,
-                &path!["risk_factors"],
+                raw.risk_factors.span(),
                 "a suite needs at least one risk factor".into(),
                 None,
             );
@@ -58,25 +38,60 @@ impl Validator {
         out
     }
 
+    fn risk_factor(
+        &mut self,
+        raw: &RawSuite,
+        factor: RiskFactor,
+        name: &yaml::At<String>,
+        rf: &yaml::At<RawRiskFactor>,
+    ) -> RiskFactorSpec {
+        // Without a budget of its own the factor takes `budgets.factor_risk`: a bad one is
+        // reported there and here, at the factor.
+        let budget = rf.budget.as_ref().map_or(*raw.budgets.factor_risk, |b| b.value);
+        let budget_span = rf.budget.as_ref().map_or(rf.span(), |b| b.span());
+        self.in_range(budget, 0.0, 100.0, budget_span, "a risk factor's budget");
+        let mut grids = Vec::new();
+        for Entry { key, value: params } in rf.perturbations.iter() {
+            if let Some(grid) = self.grid(factor, key, params) {
+                grids.push(grid);
+            }
+        }
+        if rf.perturbations.is_empty() {
+            self.at(
+                SuiteErrorKind::Inconsistent,
+                rf.span(),
+                format!("risk factor `{}` lists no perturbations", name.value),
+                None,
+            );
+        }
+        RiskFactorSpec { factor, budget, grids }
+    }
+
     pub(super) fn grid(
         &mut self,
         factor: RiskFactor,
-        name: &str,
-        params: &std::collections::BTreeMap<String, raw::RawValues>,
-        at: &[Seg],
+        name: &yaml::At<String>,
+        params: &yaml::At<Keyed<RawValues>>,
     ) -> Option<Grid> {
         let Some(info) = perturb::lookup(name) else {
             let help = match perturb::closest(name) {
                 Some(close) => format!("did you mean `{close}`? `shakedown perturb --list` shows the catalog"),
                 None => "`shakedown perturb --list` shows the catalog".to_owned(),
             };
-            self.at_key(SuiteErrorKind::UnknownPerturbation, at, format!("unknown perturbation `{name}`"), Some(help));
+            self.at(
+                SuiteErrorKind::UnknownPerturbation,
+                name.span(),
+                format!("unknown perturbation `{}`", name.value),
+                Some(help),
+            );
             return None;
         };
+        let name_span = name.span();
+        let name = name.as_str();
         if info.factor != factor {
-            self.at_key(
+            self.at(
                 SuiteErrorKind::WrongRiskFactor,
-                at,
+                name_span,
                 format!("`{name}` belongs to risk factor `{}`, not `{factor}`", info.factor),
                 Some(format!("move it under `risk_factors.{}`", info.factor)),
             );
@@ -84,14 +99,12 @@ impl Validator {
         let mut axes: Vec<(String, Vec<Vec<f64>>)> = Vec::new();
         let mut ok = true;
         let mut explicit = vec![false; info.params.len()];
-        for (pname, values) in params {
-            let mut v_at = at.to_vec();
-            v_at.push(pname.as_str().into());
-            if let raw::RawValues::Range(range) = &params[pname] {
+        for Entry { key: pname, value: values } in params.iter() {
+            if let RawValues::Range(range) = &values.value {
                 if let Some(problem) = range.problem() {
-                    self.at_value(
+                    self.at(
                         SuiteErrorKind::OutOfRange,
-                        &v_at,
+                        values.span(),
                         problem,
                         Some("e.g. `{from: 1, to: 3, step: 0.5}`".into()),
                     );
@@ -99,23 +112,20 @@ impl Validator {
                     continue;
                 }
             }
+            let spans = value_spans(values);
             let values = values.to_vec();
             if values.is_empty() {
-                self.at_value(SuiteErrorKind::Inconsistent, &v_at, format!("`{pname}` lists no values"), None);
+                self.at(SuiteErrorKind::Inconsistent, spans[0], format!("`{}` lists no values", pname.value), None);
                 ok = false;
                 continue;
             }
-            if pname == "severity" {
+            if pname.as_str() == "severity" {
                 let mut points = Vec::new();
-                for (k, &s) in values.iter().enumerate() {
-                    let mut e_at = v_at.clone();
-                    if matches!(params[pname], raw::RawValues::Many(_)) {
-                        e_at.push(k.into());
-                    }
+                for (&s, &span) in values.iter().zip(spans.iter().cycle()) {
                     if s.fract() != 0.0 || !(1.0..=5.0).contains(&s) {
-                        self.at_value(
+                        self.at(
                             SuiteErrorKind::OutOfRange,
-                            &e_at,
+                            span,
                             format!("severity must be an integer from 1 to 5, got {s}"),
                             None,
                         );
@@ -131,30 +141,26 @@ impl Validator {
                 let mut names: Vec<&str> = info.params.iter().map(|p| p.name).collect();
                 names.push("severity");
                 let help = vocab::did_you_mean(pname, &format!("`{name}` takes"), names.iter().copied());
-                self.at_key(
+                self.at(
                     SuiteErrorKind::UnknownParameter,
-                    &v_at,
-                    format!("`{name}` has no parameter `{pname}`"),
+                    pname.span(),
+                    format!("`{name}` has no parameter `{}`", pname.value),
                     Some(help),
                 );
                 ok = false;
                 continue;
             };
             explicit[index] = true;
-            for (k, &value) in values.iter().enumerate() {
-                let mut e_at = v_at.clone();
-                if matches!(params[pname], raw::RawValues::Many(_)) {
-                    e_at.push(k.into());
-                }
-                let what = format!("{name}.{pname} ({})", pinfo.unit);
-                ok &= self.in_range(value, pinfo.min, pinfo.max, &e_at, &what);
+            let what = format!("{name}.{} ({})", pname.value, pinfo.unit);
+            for (&value, &span) in values.iter().zip(spans.iter().cycle()) {
+                ok &= self.in_range(value, pinfo.min, pinfo.max, span, &what);
             }
-            axes.push((pname.clone(), values.into_iter().map(|v| vec![v]).collect()));
+            axes.push((pname.value.clone(), values.into_iter().map(|v| vec![v]).collect()));
         }
         if axes.iter().any(|(n, _)| n == "severity") && explicit.iter().any(|&e| e) {
-            self.at_value(
+            self.at(
                 SuiteErrorKind::Inconsistent,
-                at,
+                params.span(),
                 format!("`{name}` mixes `severity` with explicit parameters"),
                 Some("use either `severity: [...]` or parameter values, not both".into()),
             );
@@ -168,15 +174,24 @@ impl Validator {
             });
         }
         if axes.is_empty() && ok {
-            self.at_value(
+            self.at(
                 SuiteErrorKind::Inconsistent,
-                at,
+                params.span(),
                 format!("`{name}` needs a grid: `severity: [1, 3, 5]` or parameter values"),
                 None,
             );
             return None;
         }
         ok.then(|| Grid { perturbation: info, points: cartesian(info, &axes) })
+    }
+}
+
+/// Where each value of a parameter is written: list items one by one, else the whole value
+/// (a single number, or a range).
+fn value_spans(values: &yaml::At<RawValues>) -> Vec<SourceSpan> {
+    match &values.value {
+        RawValues::Many(items) if !items.is_empty() => items.iter().map(|v| v.span_or(values.span())).collect(),
+        _ => vec![values.span()],
     }
 }
 

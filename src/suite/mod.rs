@@ -7,8 +7,9 @@
 pub mod expand;
 mod grid;
 pub(crate) mod raw;
-pub(crate) mod source_map;
+mod schema;
 mod validate;
+pub(crate) mod yaml;
 
 use std::path::{Path, PathBuf};
 
@@ -192,17 +193,29 @@ pub struct Tolerance {
 /// Read, parse and validate a suite file; `backend` (from `SHAKEDOWN_BACKEND`) overrides the
 /// suite's own.
 pub fn load(path: &Path, backend: Option<&str>) -> Result<Suite, Error> {
+    // Refused before reading: a huge file costs its whole size in memory and parse time.
+    let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    if size > yaml::MAX_SUITE_BYTES {
+        let mut v = Validator::new(path, String::new());
+        v.too_large(size);
+        return Err(v.into_error());
+    }
     let source = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     parse(path, source, backend)
 }
 
 /// Parse and validate suite text; `path` locates relative files and names the source.
 pub fn parse(path: &Path, source: String, backend_env: Option<&str>) -> Result<Suite, Error> {
+    if source.len() as u64 > yaml::MAX_SUITE_BYTES {
+        let mut v = Validator::new(path, String::new());
+        v.too_large(source.len() as u64);
+        return Err(v.into_error());
+    }
     let mut v = Validator::new(path, source);
-    let raw: RawSuite = match serde_yaml::from_str(&v.source) {
+    let raw: RawSuite = match yaml::parse(&v.source) {
         Ok(raw) => raw,
         Err(e) => {
-            v.serde_error(&e);
+            v.raw_error(e);
             return Err(v.into_error());
         }
     };
@@ -212,14 +225,7 @@ pub fn parse(path: &Path, source: String, backend_env: Option<&str>) -> Result<S
     }
 }
 
-/// JSON schema of suite files, generated from `RawSuite` (committed as
-/// `schemas/suite.schema.json`; a test fails when that copy is stale).
-pub fn json_schema() -> String {
-    let schema = schemars::schema_for!(RawSuite);
-    let mut text = serde_json::to_string_pretty(&schema).expect("a schema always serialises");
-    text.push('\n');
-    text
-}
+pub use schema::json_schema;
 
 #[cfg(test)]
 mod tests;

@@ -1,12 +1,17 @@
 //! The suite file as written: serde + JSON-schema types, checked only for shape.
 //!
 //! Everything here mirrors the YAML one to one; meaning (files exist, names resolve, values are
-//! in range) is checked in `validate`, which turns a `RawSuite` into a `Suite`.
+//! in range) is checked in `validate`, which turns a `RawSuite` into a `Suite`. Values those
+//! checks look at are `At<T>`: they keep where the file writes them, for the diagnostics.
 
-use std::collections::BTreeMap;
+use std::fmt;
 
 use schemars::JsonSchema;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
+
+use super::yaml::{At, Keyed};
+use crate::vocab::{Backend, Channels, Family, ImpactRuleKind, Layout, Resize};
 
 /// A robustness suite: models × perturbations over one dataset, with budgets.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -14,24 +19,26 @@ use serde::{Deserialize, Serialize};
 #[schemars(title = "shakedown suite")]
 pub struct RawSuite {
     /// Suite name: the first segment of every test name. Lowercase letters, digits, `_`, `-`.
-    pub name: String,
+    pub name: At<String>,
     /// Seed of every random perturbation (combined with the case id and the image id).
     #[serde(default)]
     pub seed: u64,
     /// Inference backend: `tract` (embedded, default) or `ort` (ONNX Runtime). The environment
     /// variable `SHAKEDOWN_BACKEND` overrides it.
     #[serde(default)]
-    pub backend: Option<String>,
+    #[schemars(with = "Option<Backend>")]
+    pub backend: Option<At<String>>,
     /// Models under test.
-    pub models: Vec<RawModel>,
+    pub models: At<Vec<RawModel>>,
     /// The images (and labels) every model is evaluated on.
     pub dataset: RawDataset,
     /// When an image counts as heavily impacted by a perturbation.
     #[serde(default)]
-    pub impact: RawImpact,
+    pub impact: At<RawImpact>,
     /// Perturbation grids grouped by risk factor (`blur`, `noise`, `image_quality`, `lighting`,
     /// `color`, `geometry`, `weather`, `occlusion`, `sensor`).
-    pub risk_factors: BTreeMap<String, RawRiskFactor>,
+    #[schemars(schema_with = "super::schema::risk_factors")]
+    pub risk_factors: At<Keyed<RawRiskFactor>>,
     /// Pass/fail limits.
     #[serde(default)]
     pub budgets: RawBudgets,
@@ -45,27 +52,28 @@ pub struct RawSuite {
 #[serde(deny_unknown_fields)]
 pub struct RawModel {
     /// Name used in test names. Lowercase letters, digits, `_`, `-`, `.`.
-    pub name: String,
+    pub name: At<String>,
     /// Path of the `.onnx` file, relative to the suite file.
-    pub path: String,
+    pub path: At<String>,
     /// Model family, which fixes output decoding and the default pre-processing: `yolov8`
     /// (ultralytics, `[1, 4 + C, N]`), `yolov5` (`[1, N, 5 + C]`), `detr` (`logits` +
     /// `pred_boxes`), `boxes-scores-labels` (exports with NMS inside), `classifier` (`[1, C]`).
-    pub family: String,
+    #[schemars(with = "Family")]
+    pub family: At<String>,
     /// Class names in the model's output order; matched by name to the dataset's categories.
-    pub classes: Vec<String>,
+    pub classes: At<Vec<String>>,
     /// Network input `[height, width]`; read from the model when omitted and static.
     #[serde(default)]
-    pub input_size: Option<[u32; 2]>,
+    pub input_size: Option<At<[u32; 2]>>,
     /// Minimum score of a detection counted by the impact rule (default 0.25).
     #[serde(default)]
-    pub confidence: Option<f64>,
+    pub confidence: Option<At<f64>>,
     /// IoU threshold of non-maximum suppression (default 0.7).
     #[serde(default)]
-    pub iou: Option<f64>,
+    pub iou: Option<At<f64>>,
     /// Most detections kept per image (default 300).
     #[serde(default)]
-    pub max_detections: Option<usize>,
+    pub max_detections: Option<At<usize>>,
     /// Overrides of the family's pre-processing.
     #[serde(default)]
     pub preprocess: Option<RawPreprocess>,
@@ -81,25 +89,28 @@ pub struct RawPreprocess {
     /// `letterbox` (keep the aspect ratio, pad with grey 114; default of `yolov8`, `yolov5`,
     /// `boxes-scores-labels`) or `stretch` (resize each axis; default of `detr`, `classifier`).
     #[serde(default)]
-    pub resize: Option<String>,
+    #[schemars(with = "Option<Resize>")]
+    pub resize: Option<At<String>>,
     /// Subtracted per input channel after dividing by `scale` (default `[0, 0, 0]`; ImageNet's
     /// `[0.485, 0.456, 0.406]` for `detr` and `classifier`).
     #[serde(default)]
-    pub mean: Option<[f64; 3]>,
+    pub mean: Option<[At<f64>; 3]>,
     /// Divides each input channel after `mean` (default `[1, 1, 1]`; ImageNet's
     /// `[0.229, 0.224, 0.225]` for `detr` and `classifier`).
     #[serde(default)]
-    pub std: Option<[f64; 3]>,
+    pub std: Option<[At<f64>; 3]>,
     /// Channel order the network expects: `rgb` (default) or `bgr`.
     #[serde(default)]
-    pub channels: Option<String>,
+    #[schemars(with = "Option<Channels>")]
+    pub channels: Option<At<String>>,
     /// Input layout: `nchw` (`[1, 3, H, W]`) or `nhwc` (`[1, H, W, 3]`); default: what the model
     /// declares, else `nchw`.
     #[serde(default)]
-    pub layout: Option<String>,
+    #[schemars(with = "Option<Layout>")]
+    pub layout: Option<At<String>>,
     /// Pixel values (0-255) are divided by it first (default 255; 1 keeps 0-255).
     #[serde(default)]
-    pub scale: Option<f64>,
+    pub scale: Option<At<f64>>,
 }
 
 /// The images: a COCO dataset, or a plain image folder without labels.
@@ -109,17 +120,17 @@ pub struct RawDataset {
     /// COCO annotations json, relative to the suite file. Without it the images carry no labels
     /// (ids follow file order) and only the label-free `consistency` impact rule applies.
     #[serde(default)]
-    pub annotations: Option<String>,
+    pub annotations: Option<At<String>>,
     /// Glob (relative to the suite file) selecting the image files; with annotations, each must
     /// be listed in them by file name.
-    pub images: String,
+    pub images: At<String>,
     /// Use only the first N images (by id) of the selection.
     #[serde(default)]
-    pub limit: Option<usize>,
+    pub limit: Option<At<usize>>,
     /// ImageNet-style layout for classifiers: each image's class is the name of the folder
     /// holding it (`images: val/*/*.png`). Not with `annotations`.
     #[serde(default)]
-    pub class_folders: bool,
+    pub class_folders: At<bool>,
 }
 
 /// Per-image impact rule.
@@ -131,13 +142,14 @@ pub struct RawImpact {
     /// `1 - delta` (needs no labels); `classification` (classifiers): the top-1 class changes or
     /// the true class's probability drops by more than `delta`.
     #[serde(default = "default_rule")]
-    pub rule: String,
+    #[schemars(with = "ImpactRuleKind")]
+    pub rule: At<String>,
     /// Largest F1 drop that still counts as not impacted, in (0, 1].
     #[serde(default = "default_delta")]
-    pub delta: f64,
+    pub delta: At<f64>,
     /// IoU at which a prediction matches a box, in (0, 1).
     #[serde(default = "default_iou")]
-    pub iou: f64,
+    pub iou: At<f64>,
 }
 
 impl Default for RawImpact {
@@ -146,14 +158,14 @@ impl Default for RawImpact {
     }
 }
 
-fn default_rule() -> String {
-    "ground_truth".into()
+fn default_rule() -> At<String> {
+    At::absent("ground_truth".into())
 }
-fn default_delta() -> f64 {
-    0.3
+fn default_delta() -> At<f64> {
+    At::absent(0.3)
 }
-fn default_iou() -> f64 {
-    0.5
+fn default_iou() -> At<f64> {
+    At::absent(0.5)
 }
 
 /// One risk factor: its perturbation grids and an optional budget of its own.
@@ -162,20 +174,58 @@ fn default_iou() -> f64 {
 pub struct RawRiskFactor {
     /// Largest risk score (0-100) of the factor as a whole; defaults to `budgets.factor_risk`.
     #[serde(default)]
-    pub budget: Option<f64>,
+    pub budget: Option<At<f64>>,
     /// Perturbation name → parameter grid. Each parameter takes one value or a list; the grid is
     /// their cartesian product. `severity: [1, 3, 5]` picks the perturbation's standard
     /// severities instead.
-    pub perturbations: BTreeMap<String, BTreeMap<String, RawValues>>,
+    pub perturbations: Keyed<Keyed<RawValues>>,
 }
 
 /// One value, a list of values, or an evenly spaced range.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+///
+/// Deserialized by hand: serde's `untagged` buffers the value and loses where each list item
+/// is written, and out-of-range items are pointed at one by one.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum RawValues {
     One(f64),
-    Many(Vec<f64>),
+    Many(Vec<At<f64>>),
     Range(RawRange),
+}
+
+impl<'de> Deserialize<'de> for RawValues {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ValuesVisitor;
+
+        impl<'de> Visitor<'de> for ValuesVisitor {
+            type Value = RawValues;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number, a list of numbers or a range `{from, to, step}`")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawValues, E> {
+                Ok(RawValues::One(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawValues, E> {
+                Ok(RawValues::One(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawValues, E> {
+                Ok(RawValues::One(v as f64))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawValues, A::Error> {
+                let mut values = Vec::new();
+                while let Some(v) = seq.next_element()? {
+                    values.push(v);
+                }
+                Ok(RawValues::Many(values))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawValues, A::Error> {
+                RawRange::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawValues::Range)
+            }
+        }
+
+        deserializer.deserialize_any(ValuesVisitor)
+    }
 }
 
 /// `{from: 1, to: 3, step: 0.5}`: from, from + step, … up to `to` inclusive.
@@ -194,7 +244,7 @@ impl RawValues {
     pub fn to_vec(&self) -> Vec<f64> {
         match self {
             RawValues::One(v) => vec![*v],
-            RawValues::Many(v) => v.clone(),
+            RawValues::Many(v) => v.iter().map(|x| x.value).collect(),
             RawValues::Range(r) if r.problem().is_some() => Vec::new(),
             RawValues::Range(r) => {
                 let n = ((r.to - r.from) / r.step + 1e-9).floor() as usize + 1;
@@ -229,29 +279,34 @@ impl RawRange {
 pub struct RawBudgets {
     /// Largest risk score (0-100) of one case.
     #[serde(default = "default_risk")]
-    pub risk: f64,
+    pub risk: At<f64>,
     /// Largest risk score (0-100) of a risk factor.
     #[serde(default = "default_factor_risk")]
-    pub factor_risk: f64,
+    pub factor_risk: At<f64>,
     /// Smallest clean mAP@0.5 (0-1) of every detector.
     #[serde(default)]
-    pub clean_map50: f64,
+    pub clean_map50: At<f64>,
     /// Smallest clean top-1 accuracy (0-1) of every classifier.
     #[serde(default)]
-    pub clean_top1: f64,
+    pub clean_top1: At<f64>,
 }
 
 impl Default for RawBudgets {
     fn default() -> Self {
-        Self { risk: default_risk(), factor_risk: default_factor_risk(), clean_map50: 0.0, clean_top1: 0.0 }
+        Self {
+            risk: default_risk(),
+            factor_risk: default_factor_risk(),
+            clean_map50: At::absent(0.0),
+            clean_top1: At::absent(0.0),
+        }
     }
 }
 
-fn default_risk() -> f64 {
-    20.0
+fn default_risk() -> At<f64> {
+    At::absent(20.0)
 }
-fn default_factor_risk() -> f64 {
-    40.0
+fn default_factor_risk() -> At<f64> {
+    At::absent(40.0)
 }
 
 /// How far a score may move before the baseline shows a diff.
@@ -260,10 +315,10 @@ fn default_factor_risk() -> f64 {
 pub struct RawTolerance {
     /// Risk-score points (0-100).
     #[serde(default = "default_risk_tolerance")]
-    pub risk: f64,
+    pub risk: At<f64>,
     /// Absolute change of a 0-1 metric such as mAP.
     #[serde(default = "default_metric_tolerance")]
-    pub metric: f64,
+    pub metric: At<f64>,
 }
 
 impl Default for RawTolerance {
@@ -272,9 +327,9 @@ impl Default for RawTolerance {
     }
 }
 
-fn default_risk_tolerance() -> f64 {
-    1.0
+fn default_risk_tolerance() -> At<f64> {
+    At::absent(1.0)
 }
-fn default_metric_tolerance() -> f64 {
-    0.005
+fn default_metric_tolerance() -> At<f64> {
+    At::absent(0.005)
 }

@@ -451,3 +451,56 @@ fn shipped_suites_point_editors_at_the_schema_and_validate() {
         parse(&file, text, None).unwrap_or_else(|e| panic!("{}", crate::errors::render(&e)));
     }
 }
+
+/// One rendered diagnostic per kind of problem, as the terminal shows it (`src/suite/snapshots/`).
+#[test]
+fn every_error_kind_renders() {
+    let fx = Fixture::new();
+    let deep = format!("{}{}", "[".repeat(40), "]".repeat(40));
+    let preprocess = |block: &str| {
+        VALID.replace(
+            "    classes: [circle, square]\n",
+            &format!("    classes: [circle, square]\n    preprocess:\n{block}"),
+        )
+    };
+    let cases: Vec<(K, String)> = vec![
+        (K::Syntax, VALID.replace("square]", "square]]")),
+        (K::Schema, VALID.replace("    family: yolov8", "    familly: yolov8")),
+        (K::UnknownPerturbation, VALID.replace("gaussian_blur:", "gausian_blur:")),
+        (K::UnknownParameter, VALID.replace("sigma: [0.5, 1.5]", "sigmaa: [0.5, 1.5]")),
+        (K::UnknownRiskFactor, VALID.replace("  lighting:", "  lightning:")),
+        (K::WrongRiskFactor, VALID.replace("      brightness:", "      gaussian_noise:")),
+        (K::UnknownFamily, VALID.replace("family: yolov8", "family: yolo8")),
+        (K::UnknownPreprocessing, preprocess("      resize: letterbx\n")),
+        (K::UnknownBackend, VALID.replace("seed: 7", "seed: 7\nbackend: onnx")),
+        (K::UnknownImpactRule, VALID.replace("rule: ground_truth", "rule: vibes")),
+        (K::MissingFile, VALID.replace("path: model.onnx", "path: nope.onnx")),
+        (K::OutOfRange, VALID.replace("sigma: [0.5, 1.5]", "sigma: [0.5, 99]")),
+        (K::InvalidName, VALID.replace("name: demo", "name: Demo Suite")),
+        (K::Duplicate, VALID.replace("seed: 7", "seed: 7\nseed: 8")),
+        (K::Inconsistent, VALID.replace("sigma: [0.5, 1.5]", "sigma: []")),
+        (K::TooLarge, format!("{VALID}# {}\n", "padding ".repeat(140_000))),
+        (K::TooDeep, format!("{VALID}{deep}: 1\n")),
+    ];
+    let dir = fx.dir.path().display().to_string();
+    for (kind, text) in cases {
+        let Err(Error::Suite(mut invalid)) = fx.parse(&text) else { panic!("{kind:?} should be invalid") };
+        assert_eq!(invalid.kinds(), [kind], "{:#?}", invalid.errors);
+        // The temporary folder differs every run: show it as the folder a user would see.
+        invalid.path = PathBuf::from("demo.yaml");
+        for e in &mut invalid.errors {
+            let source = e.source_code.inner().clone();
+            e.source_code = miette::NamedSource::new("demo.yaml", source);
+            e.message = e.message.replace(&dir, "suites");
+            e.help = e.help.as_ref().map(|h| h.replace(&dir, "suites"));
+        }
+        let name = format!("{kind:?}").chars().fold(String::new(), |mut s, c| {
+            if c.is_uppercase() && !s.is_empty() {
+                s.push('_');
+            }
+            s.push(c.to_ascii_lowercase());
+            s
+        });
+        insta::assert_snapshot!(name, crate::errors::render(&Error::Suite(invalid)));
+    }
+}

@@ -8,10 +8,9 @@ use globset::Glob;
 use miette::{NamedSource, SourceSpan};
 
 use super::raw::{self, RawSuite};
-use super::source_map::{Seg, SourceMap};
+use super::yaml::{self, nowhere, At, RawError};
 use super::*;
 use crate::errors::{Error, InvalidSuite, SuiteError, SuiteErrorKind};
-use crate::path;
 use crate::vocab::{self, Backend, Channels, Family, Layout, Resize};
 
 /// Collects every problem of one suite instead of stopping at the first.
@@ -19,89 +18,64 @@ pub(super) struct Validator {
     pub(super) path: PathBuf,
     pub(super) dir: PathBuf,
     pub(super) source: String,
-    pub(super) map: SourceMap,
     pub(super) errors: Vec<SuiteError>,
 }
 
 impl Validator {
     pub(super) fn new(path: &Path, source: String) -> Self {
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let map = SourceMap::new(&source);
-        Self { path: path.to_owned(), dir, source, map, errors: Vec::new() }
+        Self { path: path.to_owned(), dir, source, errors: Vec::new() }
     }
 
     pub(super) fn into_error(self) -> Error {
         Error::Suite(Box::new(InvalidSuite { path: self.path, errors: self.errors }))
     }
 
-    pub(super) fn push(
-        &mut self,
-        kind: SuiteErrorKind,
-        span: SourceSpan,
-        message: String,
-        label: &str,
-        help: Option<String>,
-    ) {
+    /// Report a problem at `span`.
+    pub(super) fn at(&mut self, kind: SuiteErrorKind, span: SourceSpan, message: String, help: Option<String>) {
         self.errors.push(SuiteError {
             kind,
             message,
             source_code: NamedSource::new(self.path.display().to_string(), self.source.clone()),
             span,
-            label: label.to_owned(),
+            label: "here".to_owned(),
             help,
         });
     }
 
-    pub(super) fn at_value(&mut self, kind: SuiteErrorKind, at: &[Seg], message: String, help: Option<String>) {
-        let span = self.map.value(at);
-        self.push(kind, span, message, "here", help);
-    }
-
-    pub(super) fn at_key(&mut self, kind: SuiteErrorKind, at: &[Seg], message: String, help: Option<String>) {
-        let span = self.map.key(at);
-        self.push(kind, span, message, "here", help);
-    }
-
-    pub(super) fn serde_error(&mut self, e: &serde_yaml::Error) {
-        let span: SourceSpan = match e.location() {
-            Some(loc) => {
-                let start = loc.index().min(self.source.len());
-                let len = self.source[start..].find(['\n', ':', ',']).unwrap_or(0).max(1);
-                (start, len.min(self.source.len() - start)).into()
-            }
-            None => (0, 0).into(),
-        };
-        let text = e.to_string();
-        // serde_yaml appends " at line L column C"; miette shows the position itself.
-        let message = text.split(" at line ").next().unwrap_or(&text).to_owned();
-        let kind = if message.contains("unknown field")
-            || message.contains("invalid type")
-            || message.contains("missing field")
-            || message.contains("did not match any variant")
-            || message.contains("invalid value")
-            || message.contains("invalid length")
-        {
-            SuiteErrorKind::Schema
-        } else {
-            SuiteErrorKind::Syntax
-        };
-        let help = match kind {
-            SuiteErrorKind::Schema => Some(
-                "see schemas/suite.schema.json for every key and type (editors with the YAML \
-                 language server check it as you type)"
-                    .to_owned(),
+    /// A suite that serde-saphyr refused: not YAML, the wrong shape, or over a limit.
+    pub(super) fn raw_error(&mut self, e: RawError) {
+        let help = match e.kind {
+            SuiteErrorKind::Schema => "see schemas/suite.schema.json for every key and type (editors with the YAML \
+                                       language server check it as you type)"
+                .to_owned(),
+            SuiteErrorKind::TooDeep | SuiteErrorKind::TooLarge => format!(
+                "a suite nests at most {} levels and has at most {} YAML nodes: is this the right file?",
+                yaml::MAX_DEPTH,
+                yaml::MAX_NODES
             ),
-            _ => Some("this is not valid YAML: check indentation, colons and brackets".to_owned()),
+            SuiteErrorKind::Duplicate => "each key may appear once in its map".to_owned(),
+            _ => "this is not valid YAML: check indentation, colons and brackets".to_owned(),
         };
-        self.push(kind, span, message, "here", help);
+        self.at(e.kind, e.span, e.message, Some(help));
     }
 
-    pub(super) fn existing_file(&mut self, relative: &str, at: &[Seg], what: &str) -> PathBuf {
-        let path = self.dir.join(relative);
+    /// A suite file over the size limit, refused before it is read or parsed.
+    pub(super) fn too_large(&mut self, bytes: u64) {
+        self.at(
+            SuiteErrorKind::TooLarge,
+            nowhere(),
+            format!("the suite is {bytes} bytes, over the limit of {} bytes", yaml::MAX_SUITE_BYTES),
+            Some("suites list models and perturbations, and stay a few KiB: is this the right file?".into()),
+        );
+    }
+
+    pub(super) fn existing_file(&mut self, relative: &At<String>, what: &str) -> PathBuf {
+        let path = self.dir.join(&relative.value);
         if !path.is_file() {
-            self.at_value(
+            self.at(
                 SuiteErrorKind::MissingFile,
-                at,
+                relative.span(),
                 format!("{what} {} does not exist", path.display()),
                 Some(format!("paths are relative to the suite file's folder, {}", self.dir.display())),
             );
@@ -109,27 +83,27 @@ impl Validator {
         path
     }
 
-    pub(super) fn name(&mut self, name: &str, at: &[Seg], extra: &str) {
+    pub(super) fn name(&mut self, name: &At<String>, extra: &str) {
         let ok = !name.is_empty()
             && name
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-' || extra.contains(c));
         if !ok {
-            self.at_value(
+            self.at(
                 SuiteErrorKind::InvalidName,
-                at,
-                format!("`{name}` is not a valid name"),
+                name.span(),
+                format!("`{}` is not a valid name", name.value),
                 Some(format!("use lowercase letters, digits, `_`, `-`{extra}: names become test names and file names")),
             );
         }
     }
 
-    pub(super) fn in_range(&mut self, value: f64, lo: f64, hi: f64, at: &[Seg], what: &str) -> bool {
+    pub(super) fn in_range(&mut self, value: f64, lo: f64, hi: f64, span: SourceSpan, what: &str) -> bool {
         let ok = value.is_finite() && (lo..=hi).contains(&value);
         if !ok {
-            self.at_value(
+            self.at(
                 SuiteErrorKind::OutOfRange,
-                at,
+                span,
                 format!("{what} must be between {lo} and {hi}, got {value}"),
                 None,
             );
@@ -138,23 +112,27 @@ impl Validator {
     }
 
     pub(super) fn suite(&mut self, raw: RawSuite, backend_env: Option<&str>) -> Option<Suite> {
-        self.name(&raw.name, &path!["name"], "");
-        let backend = self.backend(raw.backend.as_deref(), backend_env);
+        self.name(&raw.name, "");
+        let backend = self.backend(raw.backend.as_ref(), backend_env);
         let models = self.models(&raw);
         let dataset = self.dataset(&raw);
         let impact = self.impact(&raw);
         let risk_factors = self.risk_factors(&raw);
         let b = &raw.budgets;
-        self.in_range(b.risk, 0.0, 100.0, &path!["budgets", "risk"], "budgets.risk");
-        self.in_range(b.factor_risk, 0.0, 100.0, &path!["budgets", "factor_risk"], "budgets.factor_risk");
-        self.in_range(b.clean_map50, 0.0, 1.0, &path!["budgets", "clean_map50"], "budgets.clean_map50");
-        self.in_range(b.clean_top1, 0.0, 1.0, &path!["budgets", "clean_top1"], "budgets.clean_top1");
+        for (value, lo, hi, what) in [
+            (&b.risk, 0.0, 100.0, "budgets.risk"),
+            (&b.factor_risk, 0.0, 100.0, "budgets.factor_risk"),
+            (&b.clean_map50, 0.0, 1.0, "budgets.clean_map50"),
+            (&b.clean_top1, 0.0, 1.0, "budgets.clean_top1"),
+        ] {
+            self.in_range(**value, lo, hi, value.span(), what);
+        }
         self.task(&raw, &models);
         let t = &raw.tolerance;
-        self.in_range(t.risk, 0.0, 100.0, &path!["tolerance", "risk"], "tolerance.risk");
-        self.in_range(t.metric, 0.0, 1.0, &path!["tolerance", "metric"], "tolerance.metric");
+        self.in_range(*t.risk, 0.0, 100.0, t.risk.span(), "tolerance.risk");
+        self.in_range(*t.metric, 0.0, 1.0, t.metric.span(), "tolerance.metric");
         Some(Suite {
-            name: raw.name,
+            name: raw.name.value,
             path: self.path.clone(),
             seed: raw.seed,
             backend: backend?,
@@ -162,8 +140,8 @@ impl Validator {
             dataset: dataset?,
             impact: impact?,
             risk_factors,
-            budgets: Budgets { risk: b.risk, clean_map50: b.clean_map50, clean_top1: b.clean_top1 },
-            tolerance: Tolerance { risk: t.risk, metric: t.metric },
+            budgets: Budgets { risk: *b.risk, clean_map50: *b.clean_map50, clean_top1: *b.clean_top1 },
+            tolerance: Tolerance { risk: *t.risk, metric: *t.metric },
         })
     }
 
@@ -171,7 +149,8 @@ impl Validator {
     /// detectors with COCO boxes (or no labels) and a box rule.
     pub(super) fn task(&mut self, raw: &RawSuite, models: &[ModelSpec]) {
         let classifier = |m: &ModelSpec| m.family == Family::Classifier;
-        let classifying = raw.impact.rule == "classification";
+        let rule = &raw.impact.rule;
+        let classifying = rule.as_str() == "classification";
         if let Some(i) = models.iter().position(|m| classifier(m) != classifying) {
             let (message, help) = if classifying {
                 (
@@ -186,128 +165,116 @@ impl Validator {
                 (
                     format!(
                         "model `{}` is a classifier, but the impact rule `{}` compares boxes",
-                        models[i].name, raw.impact.rule
+                        models[i].name, rule.value
                     ),
                     "classifiers take `impact: {rule: classification}`; put detectors in a suite of their own",
                 )
             };
-            self.at_value(SuiteErrorKind::Inconsistent, &path!["models", i, "family"], message, Some(help.into()));
+            // `models` holds only the models that resolved: find the one written under that name.
+            let span =
+                raw.models.iter().find(|m| m.name.value == models[i].name).map_or(nowhere(), |m| m.family.span());
+            self.at(SuiteErrorKind::Inconsistent, span, message, Some(help.into()));
         }
-        if classifying && raw.dataset.annotations.is_some() {
-            self.at_value(
+        let d = &raw.dataset;
+        if let (true, Some(annotations)) = (classifying, &d.annotations) {
+            self.at(
                 SuiteErrorKind::Inconsistent,
-                &path!["dataset", "annotations"],
+                annotations.span(),
                 "the `classification` rule needs one class per image, and COCO annotations give boxes".into(),
                 Some("use `class_folders: true` with `images: <folder>/*/*.png`".into()),
             );
         }
-        if !classifying && raw.dataset.class_folders {
-            self.at_value(
+        if !classifying && *d.class_folders {
+            self.at(
                 SuiteErrorKind::Inconsistent,
-                &path!["dataset", "class_folders"],
+                d.class_folders.span(),
                 "class folders label whole images, and box impact rules need boxes".into(),
                 Some("use `impact: {rule: classification}` with classifiers".into()),
             );
         }
-        if !classifying && raw.budgets.clean_top1 > 0.0 {
-            self.at_value(
+        if !classifying && *raw.budgets.clean_top1 > 0.0 {
+            self.at(
                 SuiteErrorKind::Inconsistent,
-                &path!["budgets", "clean_top1"],
+                raw.budgets.clean_top1.span(),
                 "`clean_top1` is a classifier budget, for suites under the `classification` rule".into(),
                 Some("use `clean_map50` for detectors".into()),
             );
         }
     }
 
-    pub(super) fn backend(&mut self, from_suite: Option<&str>, from_env: Option<&str>) -> Option<Backend> {
-        let (name, at) = match (from_env, from_suite) {
+    pub(super) fn backend(&mut self, from_suite: Option<&At<String>>, from_env: Option<&str>) -> Option<Backend> {
+        // The environment's backend has no place in the file: its problems point at the start.
+        let (name, span) = match (from_env, from_suite) {
             (Some(env), _) => (env, None),
-            (None, Some(s)) => (s, Some(path!["backend"].to_vec())),
+            (None, Some(s)) => (s.as_str(), Some(s.span())),
             (None, None) => return Some(Backend::default()),
         };
         if let Some(kind) = Backend::parse(name) {
             return Some(kind);
         }
-        let message = match &at {
+        let message = match span {
             Some(_) => format!("unknown backend `{name}`"),
             None => format!("unknown backend `{name}` in environment variable {}", crate::config::BACKEND),
         };
         let help = Some(vocab::did_you_mean(name, "backends", Backend::NAMES.iter().copied()));
-        self.at_value(SuiteErrorKind::UnknownBackend, &at.unwrap_or_default(), message, help);
+        self.at(SuiteErrorKind::UnknownBackend, span.unwrap_or(nowhere()), message, help);
         None
     }
 
     pub(super) fn models(&mut self, raw: &RawSuite) -> Vec<ModelSpec> {
         if raw.models.is_empty() {
-            self.at_value(
-                SuiteErrorKind::Inconsistent,
-                &path!["models"],
-                "a suite needs at least one model".into(),
-                None,
-            );
+            self.at(SuiteErrorKind::Inconsistent, raw.models.span(), "a suite needs at least one model".into(), None);
         }
         let mut seen = BTreeSet::new();
         let mut models = Vec::new();
-        for (i, m) in raw.models.iter().enumerate() {
-            self.name(&m.name, &path!["models", i, "name"], ".");
-            if !seen.insert(m.name.clone()) {
-                self.at_value(
+        for m in raw.models.iter() {
+            self.name(&m.name, ".");
+            if !seen.insert(m.name.value.clone()) {
+                self.at(
                     SuiteErrorKind::Duplicate,
-                    &path!["models", i, "name"],
-                    format!("model `{}` is listed twice", m.name),
+                    m.name.span(),
+                    format!("model `{}` is listed twice", m.name.value),
                     None,
                 );
             }
-            let path = self.existing_file(&m.path, &path!["models", i, "path"], "model file");
+            let path = self.existing_file(&m.path, "model file");
             let family = Family::from_name(&m.family);
             if family.is_none() {
                 let help = vocab::did_you_mean(&m.family, "families", Family::NAMES.iter().copied());
-                self.at_value(
+                self.at(
                     SuiteErrorKind::UnknownFamily,
-                    &path!["models", i, "family"],
-                    format!("unknown model family `{}`", m.family),
+                    m.family.span(),
+                    format!("unknown model family `{}`", m.family.value),
                     Some(help),
                 );
             }
             if m.classes.is_empty() {
-                self.at_value(
-                    SuiteErrorKind::Inconsistent,
-                    &path!["models", i, "classes"],
-                    "a model needs its class names".into(),
-                    None,
-                );
+                self.at(SuiteErrorKind::Inconsistent, m.classes.span(), "a model needs its class names".into(), None);
             }
-            let confidence = m.confidence.unwrap_or(ModelSpec::DEFAULT_CONFIDENCE);
-            self.in_range(confidence, 0.0, 1.0, &path!["models", i, "confidence"], "confidence");
-            let iou = m.iou.unwrap_or(ModelSpec::DEFAULT_IOU);
-            self.in_range(iou, 0.0, 1.0, &path!["models", i, "iou"], "iou");
-            if let Some([h, w]) = m.input_size {
-                if h == 0 || w == 0 || h > 8192 || w > 8192 {
-                    self.at_value(
+            let confidence = self.optional_in_range(m.confidence.as_ref(), ModelSpec::DEFAULT_CONFIDENCE, "confidence");
+            let iou = self.optional_in_range(m.iou.as_ref(), ModelSpec::DEFAULT_IOU, "iou");
+            if let Some(size @ At { value: [h, w], .. }) = &m.input_size {
+                if *h == 0 || *w == 0 || *h > 8192 || *w > 8192 {
+                    self.at(
                         SuiteErrorKind::OutOfRange,
-                        &path!["models", i, "input_size"],
+                        size.span(),
                         format!("input_size [{h}, {w}] is out of range 1..=8192"),
                         None,
                     );
                 }
             }
-            let max_detections = m.max_detections.unwrap_or(ModelSpec::DEFAULT_MAX_DETECTIONS);
-            if max_detections == 0 {
-                self.at_value(
-                    SuiteErrorKind::OutOfRange,
-                    &path!["models", i, "max_detections"],
-                    "max_detections must be at least 1".into(),
-                    None,
-                );
+            let max_detections = m.max_detections.as_ref().map_or(ModelSpec::DEFAULT_MAX_DETECTIONS, |d| d.value);
+            if let Some(d) = m.max_detections.as_ref().filter(|d| d.value == 0) {
+                self.at(SuiteErrorKind::OutOfRange, d.span(), "max_detections must be at least 1".into(), None);
             }
-            let preprocess = self.preprocess(m.preprocess.as_ref(), &path!["models", i, "preprocess"]);
+            let preprocess = self.preprocess(m.preprocess.as_ref());
             if let (Some(family), Some(preprocess)) = (family, preprocess) {
                 models.push(ModelSpec {
-                    name: m.name.clone(),
+                    name: m.name.value.clone(),
                     path,
                     family,
-                    classes: m.classes.clone(),
-                    input_size: m.input_size,
+                    classes: m.classes.value.clone(),
+                    input_size: m.input_size.as_ref().map(|s| s.value),
                     confidence: confidence as f32,
                     iou: iou as f32,
                     max_detections,
@@ -319,71 +286,78 @@ impl Validator {
         models
     }
 
+    /// A 0-1 model setting, or its default when the suite leaves it out.
+    fn optional_in_range(&mut self, value: Option<&At<f64>>, default: f64, what: &str) -> f64 {
+        match value {
+            Some(v) => {
+                self.in_range(v.value, 0.0, 1.0, v.span(), what);
+                v.value
+            }
+            None => default,
+        }
+    }
+
     /// A model's `preprocess` overrides; `None` when one is invalid (each problem reported).
-    pub(super) fn preprocess(&mut self, raw: Option<&raw::RawPreprocess>, at: &[Seg]) -> Option<PreprocessSpec> {
+    pub(super) fn preprocess(&mut self, raw: Option<&raw::RawPreprocess>) -> Option<PreprocessSpec> {
         let Some(p) = raw else { return Some(PreprocessSpec::default()) };
-        let key_at = |key: &str| {
-            let mut k = at.to_vec();
-            k.push(key.into());
-            k
-        };
-        let resize =
-            self.choice(p.resize.as_deref(), &key_at("resize"), Resize::NAMES).map(|v| v.and_then(Resize::from_name));
-        let channels = self
-            .choice(p.channels.as_deref(), &key_at("channels"), Channels::NAMES)
-            .map(|v| v.and_then(Channels::from_name));
-        let layout =
-            self.choice(p.layout.as_deref(), &key_at("layout"), Layout::NAMES).map(|v| v.and_then(Layout::from_name));
+        let resize = self.choice(p.resize.as_ref(), "resize", Resize::NAMES).map(|v| v.and_then(Resize::from_name));
+        let channels =
+            self.choice(p.channels.as_ref(), "channels", Channels::NAMES).map(|v| v.and_then(Channels::from_name));
+        let layout = self.choice(p.layout.as_ref(), "layout", Layout::NAMES).map(|v| v.and_then(Layout::from_name));
         let mut ok = true;
-        for (key, values) in [("mean", p.mean), ("std", p.std)] {
-            for (k, v) in values.iter().flatten().enumerate() {
-                let fine = v.is_finite() && (key == "mean" || *v > 0.0);
+        for (key, values) in [("mean", &p.mean), ("std", &p.std)] {
+            for v in values.iter().flatten() {
+                let fine = v.is_finite() && (key == "mean" || v.value > 0.0);
                 if !fine {
-                    let mut e_at = key_at(key);
-                    e_at.push(k.into());
                     let rule = if key == "std" { "a positive number" } else { "a finite number" };
-                    self.at_value(SuiteErrorKind::OutOfRange, &e_at, format!("{key} must be {rule}, got {v}"), None);
+                    self.at(
+                        SuiteErrorKind::OutOfRange,
+                        v.span(),
+                        format!("{key} must be {rule}, got {}", v.value),
+                        None,
+                    );
                     ok = false;
                 }
             }
         }
-        if let Some(scale) = p.scale.filter(|s| !(s.is_finite() && *s > 0.0)) {
-            self.at_value(
+        if let Some(scale) = p.scale.as_ref().filter(|s| !(s.is_finite() && s.value > 0.0)) {
+            self.at(
                 SuiteErrorKind::OutOfRange,
-                &key_at("scale"),
-                format!("scale must be a positive number, got {scale}"),
+                scale.span(),
+                format!("scale must be a positive number, got {}", scale.value),
                 Some("pixel values are divided by it: 255 maps them to 0-1, 1 keeps 0-255".into()),
             );
             ok = false;
         }
-        let f32s = |v: [f64; 3]| v.map(|x| x as f32);
+        let f32s = |v: &[At<f64>; 3]| [v[0].value as f32, v[1].value as f32, v[2].value as f32];
         Some(PreprocessSpec {
             resize: resize?,
-            mean: p.mean.map(f32s),
-            std: p.std.map(f32s),
+            mean: p.mean.as_ref().map(f32s),
+            std: p.std.as_ref().map(f32s),
             channels: channels?,
             layout: layout?,
-            scale: p.scale.map(|s| s as f32),
+            scale: p.scale.as_ref().map(|s| s.value as f32),
         })
         .filter(|_| ok)
     }
 
     /// A value that must be one of `names`: `Some(None)` when absent, `None` when unknown
     /// (reported with the closest name).
-    pub(super) fn choice<'a>(&mut self, value: Option<&'a str>, at: &[Seg], names: &[&str]) -> Option<Option<&'a str>> {
+    pub(super) fn choice<'a>(
+        &mut self,
+        value: Option<&'a At<String>>,
+        key: &str,
+        names: &[&str],
+    ) -> Option<Option<&'a str>> {
         let Some(value) = value else { return Some(None) };
-        if names.contains(&value) {
-            return Some(Some(value));
+        if names.contains(&value.as_str()) {
+            return Some(Some(value.as_str()));
         }
-        let key = match at.last() {
-            Some(Seg::Key(k)) => k.clone(),
-            _ => String::new(),
-        };
         let help = vocab::did_you_mean(value, &format!("`{key}` takes"), names.iter().copied());
-        self.at_value(
+        self.at(
             SuiteErrorKind::UnknownPreprocessing,
-            at,
-            format!("unknown preprocess {key} `{value}`"),
+            value.span(),
+            format!("unknown preprocess {key} `{}`", value.value),
             Some(help),
         );
         None
@@ -391,31 +365,31 @@ impl Validator {
 
     pub(super) fn dataset(&mut self, raw: &RawSuite) -> Option<DatasetSpec> {
         let d = &raw.dataset;
-        let annotations =
-            d.annotations.as_ref().map(|a| self.existing_file(a, &path!["dataset", "annotations"], "annotations file"));
-        if d.class_folders && annotations.is_some() {
-            self.at_value(
+        let annotations = d.annotations.as_ref().map(|a| self.existing_file(a, "annotations file"));
+        if *d.class_folders && annotations.is_some() {
+            self.at(
                 SuiteErrorKind::Inconsistent,
-                &path!["dataset", "class_folders"],
+                d.class_folders.span(),
                 "`class_folders` labels images by folder, and `annotations` by a COCO file: choose one".into(),
                 Some("classifiers take `class_folders: true`; detectors take COCO `annotations`".into()),
             );
         }
-        if annotations.is_none() && !d.class_folders {
-            if raw.impact.rule == "ground_truth" {
-                self.at_value(
+        if annotations.is_none() && !*d.class_folders {
+            if raw.impact.rule.as_str() == "ground_truth" {
+                // `ground_truth` is also the default: then point at `impact`, or the file's start.
+                self.at(
                     SuiteErrorKind::Inconsistent,
-                    &path!["impact", "rule"],
+                    raw.impact.rule.span_or(raw.impact.span()),
                     "the `ground_truth` impact rule needs labels, and the dataset has no `annotations`".into(),
                     Some(
                         "use `rule: consistency` (compares with the clean predictions), or add COCO annotations".into(),
                     ),
                 );
             }
-            if raw.budgets.clean_map50 > 0.0 {
-                self.at_value(
+            if *raw.budgets.clean_map50 > 0.0 {
+                self.at(
                     SuiteErrorKind::Inconsistent,
-                    &path!["budgets", "clean_map50"],
+                    raw.budgets.clean_map50.span(),
                     "a clean mAP budget needs labels, and the dataset has no `annotations`".into(),
                     Some("remove `clean_map50`, or add COCO annotations".into()),
                 );
@@ -424,47 +398,42 @@ impl Validator {
         let glob = match Glob::new(&d.images) {
             Ok(g) => g,
             Err(e) => {
-                self.at_value(
+                self.at(
                     SuiteErrorKind::Inconsistent,
-                    &path!["dataset", "images"],
+                    d.images.span(),
                     format!("invalid glob: {}", e.kind()),
                     Some("e.g. `../data/val/images/*.jpg`".into()),
                 );
                 return None;
             }
         };
-        if d.limit == Some(0) {
-            self.at_value(
-                SuiteErrorKind::OutOfRange,
-                &path!["dataset", "limit"],
-                "limit must be at least 1".into(),
-                None,
-            );
+        if let Some(limit) = d.limit.as_ref().filter(|l| l.value == 0) {
+            self.at(SuiteErrorKind::OutOfRange, limit.span(), "limit must be at least 1".into(), None);
         }
         Some(DatasetSpec {
             annotations,
             root: self.dir.clone(),
-            pattern: d.images.clone(),
+            pattern: d.images.value.clone(),
             matcher: glob.compile_matcher(),
-            limit: d.limit,
-            class_folders: d.class_folders,
+            limit: d.limit.as_ref().map(|l| l.value),
+            class_folders: *d.class_folders,
         })
     }
 
     pub(super) fn impact(&mut self, raw: &RawSuite) -> Option<ImpactRule> {
         let i = &raw.impact;
-        let ok = self.in_range(i.delta, 0.0, 1.0, &path!["impact", "delta"], "impact.delta")
-            & self.in_range(i.iou, 0.0, 1.0, &path!["impact", "iou"], "impact.iou");
-        let (delta, iou) = (i.delta as f32, i.iou as f32);
+        let ok = self.in_range(*i.delta, 0.0, 1.0, i.delta.span(), "impact.delta")
+            & self.in_range(*i.iou, 0.0, 1.0, i.iou.span(), "impact.iou");
+        let (delta, iou) = (*i.delta as f32, *i.iou as f32);
         let rule = match i.rule.as_str() {
             "ground_truth" => ImpactRule::GroundTruth { delta, iou },
             "consistency" => ImpactRule::Consistency { delta, iou },
             "classification" => ImpactRule::Classification { delta },
             other => {
                 let help = Some(vocab::did_you_mean(other, "impact rules", ImpactRuleKind::NAMES.iter().copied()));
-                self.at_value(
+                self.at(
                     SuiteErrorKind::UnknownImpactRule,
-                    &path!["impact", "rule"],
+                    i.rule.span(),
                     format!("unknown impact rule `{other}`"),
                     help,
                 );
