@@ -1,8 +1,14 @@
 #!/usr/bin/env python3
 """Generate decoder parity fixtures for src/model/parity.rs from the reference post-processing.
 
-Run with an interpreter that has ultralytics, yolov5, transformers, torch, torchvision and numpy:
-    /root/venv/bin/python scripts/make_decoder_fixtures.py
+Run with an interpreter that has ultralytics, yolov5, transformers, torch, torchvision, numpy,
+opencv-python and loguru:
+    python scripts/make_decoder_fixtures.py --yolox-repo DIR --ultralytics-8-4-0 DIR2
+where DIR is a git checkout of https://github.com/Megvii-BaseDetection/YOLOX (its code is imported
+from there, never copied here; the fixtures record its commit) and DIR2 holds the files of the
+ultralytics 8.4.0 wheel (`pip download --no-deps ultralytics==8.4.0`, then unzip), the last
+RT-DETR postprocess for the `[1, Q, 4 + C]` export layout; only its `models/rtdetr/predict.py` is
+loaded, on top of the installed ultralytics. `--only yolox,rtdetr` writes those families alone.
 Writes tests/fixtures/decoders/<family>_<case>.json. Raw outputs are synthetic (seeded numpy):
 clustered overlapping boxes, exact score ties, boxes crossing the border, several classes, and
 original images of different sizes and aspect ratios (per family at least a square, COCO's
@@ -16,6 +22,12 @@ References:
 - yolov5: `yolov5.utils.general.non_max_suppression` + `scale_boxes` (no `ratio_pad`, as its
   detect.py; without detect.py's final `.round()`).
 - detr: transformers `DetrImageProcessor().post_process_object_detection(threshold, target_sizes)`.
+- yolox: the YOLOX demo's `yolox.utils.demo_utils.demo_postprocess` and `multiclass_nms` (its
+  default, class-agnostic) with `yolox.data.data_augment.preproc` for the ratio and the paste,
+  joined as demo/ONNXRuntime/onnx_inference.py does: score = objectness x class probability,
+  centre/size to corners, corners / ratio, then NMS (in image pixels).
+- rtdetr: ultralytics `RTDETRPredictor.postprocess` on raw outputs: 8.4.190's for the `[1, K, 6]`
+  layout (cx, cy, w, h, score, class), 8.4.0's for `[1, Q, 4 + C]` (per-class scores).
 
 Each fixture also records the preprocessing geometry: where the reference letterbox pastes the
 resized image (measured on a letterboxed image), and the affine map `x_image = (x - pad) / gain`
@@ -26,8 +38,11 @@ Every float is a float32 value written as the double it equals, so Rust reads ba
 float32 bits.
 """
 
+import argparse
+import importlib.util
 import json
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -254,8 +269,183 @@ def detr_case(rng, name, image_wh, input_hw, classes, queries, threshold):
     )
 
 
+def load_file(name, path):
+    """A module loaded from one file, without its package's __init__ (YOLOX's pulls in COCO tools)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class Yolox:
+    """The YOLOX reference, imported from a checkout given on the command line."""
+
+    def __init__(self, repo):
+        sys.path.insert(0, repo)  # data_augment imports `yolox.utils`
+        self.demo = load_file("yolox_demo_utils", os.path.join(repo, "yolox", "utils", "demo_utils.py"))
+        self.augment = load_file("yolox_data_augment", os.path.join(repo, "yolox", "data", "data_augment.py"))
+        commit = subprocess.run(["git", "-C", repo, "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+        self.reference = (
+            f"YOLOX {commit.stdout.strip()} yolox.utils.demo_utils.demo_postprocess + multiclass_nms "
+            "(class-agnostic), yolox.data.data_augment.preproc"
+        )
+
+
+def yolox_case(rng, yolox, name, image_wh, input_hw, classes, conf, iou):
+    """Raw YOLOX head rows (grid offsets, log sizes, objectness, class probabilities) with
+    clusters of rows predicting the same objects from neighbouring cells and several strides."""
+    h, w = input_hw
+    cells = [(s, gx, gy) for s in (8, 16, 32) for gy in range(h // s) for gx in range(w // s)]
+    n = len(cells)
+    index = {c: i for i, c in enumerate(cells)}
+    raw = np.zeros((n, 5 + classes), np.float32)
+    raw[:, :2] = rng.uniform(-0.3, 1.3, (n, 2))
+    raw[:, 2:4] = rng.uniform(-1.5, 1.0, (n, 2))
+    raw[:, 4] = rng.uniform(0, 0.15, n)
+    raw[:, 5:] = rng.uniform(0, 1, (n, classes))
+    for cx, cy, bw, bh, c in yolo_objects(rng, input_hw, 8, classes):
+        for s in (8, 16, 32):
+            for dx, dy in [(0, 0), (1, 0), (0, 1), (-1, 0)][: int(rng.integers(1, 5))]:
+                gx = min(max(int(cx // s) + dx, 0), w // s - 1)
+                gy = min(max(int(cy // s) + dy, 0), h // s - 1)
+                jitter = rng.normal(0, 0.08, 4)
+                row = raw[index[(s, gx, gy)]]
+                row[0] = (cx + jitter[0] * bw) / s - gx
+                row[1] = (cy + jitter[1] * bh) / s - gy
+                row[2] = np.log(bw * (1 + jitter[2]) / s)
+                row[3] = np.log(bh * (1 + jitter[3]) / s)
+                row[4] = rng.uniform(0.3, 0.99)
+                row[5:] = rng.uniform(0, 0.2, classes)
+                row[5 + c] = rng.uniform(0.5, 1.0)
+                if rng.random() < 0.3:  # a close second class: class-agnostic NMS still suppresses
+                    row[5 + (c + 1) % classes] = row[5 + c] * 0.99
+    best = (raw[:, 4:5] * raw[:, 5:]).max(1)
+    kept = best[best > np.float32(conf)]
+    # numpy's quicksort orders exact ties as it likes; these fixtures have none.
+    assert len(np.unique(kept)) == len(kept), "tied scores"
+    w0, h0 = image_wh
+    padded, ratio = yolox.augment.preproc(np.zeros((h0, w0, 3), np.uint8), tuple(input_hw))
+    paste = paste_of(padded.transpose(1, 2, 0))
+    # demo/ONNXRuntime/onnx_inference.py, step by step: decode, score, corners, / ratio, NMS.
+    pred = yolox.demo.demo_postprocess(raw[None].copy(), tuple(input_hw))[0]
+    scores = pred[:, 4:5] * pred[:, 5:]
+    xyxy = np.ones_like(pred[:, :4])
+    xyxy[:, :2] = pred[:, :2] - pred[:, 2:4] / 2.0
+    xyxy[:, 2:] = pred[:, :2] + pred[:, 2:4] / 2.0
+    xyxy /= ratio
+    dets = yolox.demo.multiclass_nms(xyxy, scores, nms_thr=iou, score_thr=conf)
+    dets = np.zeros((0, 6)) if dets is None else dets
+    probe = np.array([[1.0, 2.0, 3.0, 5.0]])  # the map back, measured: x / ratio
+    probe /= ratio
+    write(
+        f"yolox_{name}",
+        {
+            "family": "yolox",
+            "reference": yolox.reference,
+            "image_wh": image_wh,
+            "input_hw": input_hw,
+            "classes": classes,
+            "conf": conf,
+            "iou": iou,
+            "max_det": n,
+            "letterbox": paste,
+            "map_back": {"gain": [1.0 / probe[0, 0], 2.0 / probe[0, 1]], "pad": [0.0, 0.0]},
+            "outputs": [{"name": "output", "shape": [1, n, 5 + classes], "data": f32(raw)}],
+            "detections": [
+                {"bbox": f32(d[:4]), "score": float(np.float32(d[4])), "class": int(d[5])} for d in dets
+            ],
+        },
+    )
+
+
+def rtdetr_case(rng, postprocess, version, name, image_wh, input_hw, classes, queries, conf, max_det, top_k):
+    """Raw RT-DETR outputs: normalised boxes (some crossing the border) and sigmoid scores; with
+    `top_k` the 8.4.190 layout, the best (query, class) pairs sorted as the graph's `topk`."""
+    cxcy = rng.uniform(0, 1, (queries, 2))
+    wh = rng.uniform(0.02, 0.6, (queries, 2))
+    cxcy[:4, 0], wh[:4, 0] = [0.02, 0.98, 0.05, 0.95], [0.3, 0.2, 0.4, 0.5]
+    boxes = np.concatenate([cxcy, wh], 1).astype(np.float32)
+    logits = rng.normal(-4, 1.5, (queries, classes))
+    for q in rng.choice(queries, queries // 3, replace=False):
+        logits[q, rng.integers(classes)] += rng.uniform(3, 7)
+    logits[:4, 0] += 6.0  # the border-crossing boxes score high
+    scores = torch.from_numpy(logits.astype(np.float32)).sigmoid().numpy()
+    if top_k:
+        flat = torch.from_numpy(scores.reshape(-1))
+        values, index = flat.topk(queries)
+        q, c = (index // classes).numpy(), (index % classes).numpy()
+        raw = np.concatenate([boxes[q], values.numpy()[:, None], c[:, None].astype(np.float32)], 1)[None]
+    else:
+        raw = np.concatenate([boxes, scores], 1)[None]
+    raw = raw.astype(np.float32)
+    kept = raw[0, :, 4] if top_k else raw[0, :, 4:].max(1)
+    kept = kept[kept > np.float32(conf)]
+    assert len(np.unique(kept)) == len(kept), "tied scores: torch's unstable sort would order them"
+    w0, h0 = image_wh
+
+    class Stub:  # what postprocess reads from a predictor
+        args = argparse.Namespace(conf=conf, classes=None, max_det=max_det)
+        batch = [["image.jpg"]]
+        model = argparse.Namespace(names={i: str(i) for i in range(classes)})
+
+    img = torch.zeros((1, 3, *input_hw))
+    result = postprocess(Stub(), torch.from_numpy(raw.copy()), img, [np.zeros((h0, w0, 3), np.uint8)])[0]
+    data = result.boxes.data.float()
+    layout = "top_k" if top_k else "per_class"
+    write(
+        f"rtdetr_{layout}_{name}",
+        {
+            "family": "rtdetr",
+            "reference": f"ultralytics {version} models.rtdetr.predict.RTDETRPredictor.postprocess",
+            "image_wh": image_wh,
+            "input_hw": input_hw,
+            "classes": classes,
+            "conf": conf,
+            "iou": 0.0,
+            "max_det": max_det,
+            "outputs": [{"name": "output0", "shape": list(raw.shape), "data": f32(raw)}],
+            "detections": detections_of(data),
+        },
+    )
+
+
 def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--yolox-repo", help="a git checkout of Megvii-BaseDetection/YOLOX")
+    parser.add_argument("--ultralytics-8-4-0", help="the unpacked ultralytics 8.4.0 wheel")
+    parser.add_argument("--only", help="comma-separated families to write (default: all)")
+    args = parser.parse_args()
+    only = set(args.only.split(",")) if args.only else None
+    wanted = lambda family: only is None or family in only  # noqa: E731
     os.makedirs(OUT, exist_ok=True)
+    if wanted("yolov8") or wanted("yolov5") or wanted("detr"):
+        if only is not None and not {"yolov8", "yolov5", "detr"} <= only:
+            sys.exit("yolov8, yolov5 and detr share one random stream: write them together")
+        original_families()
+    sizes = [([64, 64], "square"), ([640, 427], "coco"), ([33, 17], "tiny_odd")]
+    if wanted("yolox"):
+        if not args.yolox_repo:
+            sys.exit("--yolox-repo DIR: a checkout of https://github.com/Megvii-BaseDetection/YOLOX")
+        yolox = Yolox(args.yolox_repo)
+        rng = np.random.default_rng([SEED, 1])  # a stream of its own: other families stay as they are
+        # Input (h, w): 96x160 puts 640x427 at ratio 96/427 (143.89 x 96, truncated to 143); 33x17
+        # in 128x128 is 128 x 65.94, truncated to 65 where a rounding letterbox gives 66.
+        for (image_wh, tag), input_hw in zip(sizes, [[96, 160], [96, 160], [128, 128]]):
+            yolox_case(rng, yolox, tag, image_wh, input_hw, 3, 0.1, 0.45)
+    if wanted("rtdetr"):
+        from ultralytics import __version__ as ul_version
+        from ultralytics.models.rtdetr.predict import RTDETRPredictor
+
+        if not args.ultralytics_8_4_0:
+            sys.exit("--ultralytics-8-4-0 DIR: the unpacked ultralytics 8.4.0 wheel")
+        old = load_file("rtdetr_predict_8_4_0", os.path.join(args.ultralytics_8_4_0, "ultralytics/models/rtdetr/predict.py"))
+        rng = np.random.default_rng([SEED, 2])
+        for image_wh, tag in sizes:
+            rtdetr_case(rng, RTDETRPredictor.postprocess, ul_version, tag, image_wh, [320, 320], 4, 40, 0.3, 300, True)
+            rtdetr_case(rng, old.RTDETRPredictor.postprocess, "8.4.0", tag, image_wh, [320, 320], 4, 40, 0.3, 12, False)
+
+
+def original_families():
     rng = np.random.default_rng(SEED)
     # (name, image (w, h), input (h, w), classes, anchors, conf, iou, max_det)
     yolov8_case(rng, "landscape", [640, 480], [320, 320], 3, 300, 0.001, 0.7, 300)

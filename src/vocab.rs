@@ -53,12 +53,20 @@ macro_rules! vocabulary {
 vocabulary! {
     /// How a model's outputs are laid out, and so how they are decoded and its input prepared.
     pub enum Family {
-        /// ultralytics YOLOv8 and later heads: one output `[1, 4 + C, N]`, boxes `cx, cy, w, h`.
+        /// ultralytics YOLOv8 and later heads (YOLO11 too): one output `[1, 4 + C, N]`, boxes
+        /// `cx, cy, w, h`; end-to-end exports (YOLOv10, YOLO26, `end2end=True`) `[1, N, 6]` of
+        /// `x1, y1, x2, y2, score, class` are recognised by their shape, as ultralytics does.
         Yolov8 = "yolov8",
         /// yolov5 anchor heads: one output `[1, N, 5 + C]`, boxes, objectness, class probabilities.
         Yolov5 = "yolov5",
+        /// YOLOX raw heads: one output `[1, N, 5 + C]` of grid offsets, log sizes, objectness and
+        /// class probabilities over strides 8, 16, 32; BGR 0-255 input pasted top-left.
+        Yolox = "yolox",
         /// DETR: `logits [1, Q, C + 1]` and `pred_boxes [1, Q, 4]` normalised, no NMS.
         Detr = "detr",
+        /// ultralytics RT-DETR: one output `[1, Q, 4 + C]` of normalised `cx, cy, w, h` and class
+        /// scores (`[1, Q, 6]` of `cx, cy, w, h, score, class` since ultralytics 8.4), no NMS.
+        Rtdetr = "rtdetr",
         /// Exports with NMS inside: `boxes [1, N, 4]`, `scores [1, N]`, `labels [1, N]`.
         BoxesScoresLabels = "boxes-scores-labels",
         /// Image classifiers: logits or probabilities `[1, C]`.

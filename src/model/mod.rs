@@ -15,12 +15,14 @@ mod onnxruntime;
 #[cfg(test)]
 mod parity;
 mod preprocess;
+mod rtdetr;
 #[cfg(all(test, feature = "tract"))]
 mod tests;
 #[cfg(feature = "tract")]
 mod tract;
 mod yolov5;
 mod yolov8;
+mod yolox;
 
 use std::path::Path;
 
@@ -31,6 +33,7 @@ use crate::suite::ModelSpec;
 pub use crate::vocab::boxes::Detection;
 use crate::vocab::{Backend, Family, Layout};
 use argsort::torch_argsort_descending;
+use preprocess::Geometry;
 pub use preprocess::Preprocess;
 
 /// A dense f32 tensor, the only thing backends and decoders exchange (integer outputs are
@@ -106,7 +109,9 @@ impl Family {
         match self {
             Family::Yolov8 => yolov8::decode(outputs, params),
             Family::Yolov5 => yolov5::decode(outputs, params),
+            Family::Yolox => yolox::decode(outputs, params),
             Family::Detr => detr::decode(outputs, params),
+            Family::Rtdetr => rtdetr::decode(outputs, params),
             Family::BoxesScoresLabels => boxes_scores_labels::decode(outputs, params),
             Family::Classifier => Err("a classifier gives class probabilities, not boxes".into()),
         }
@@ -125,6 +130,8 @@ pub struct DecodeParams {
     pub max_detections: usize,
     /// Network input `[height, width]`.
     pub input_hw: [u32; 2],
+    /// The map to image pixels, when an image is at hand: YOLOX's NMS measures overlap there.
+    pub to_image: Option<Geometry>,
 }
 
 /// Candidates kept before NMS, ultralytics' and yolov5's `max_nms`.
@@ -237,8 +244,8 @@ impl Model {
         }
         let (input, geometry) = self.preprocess.apply(image, self.input_hw);
         let outputs = self.run(input)?;
-        let mut detections =
-            self.spec.family.decode(&outputs, &self.params(min_score)).map_err(|m| self.family_error(m))?;
+        let params = DecodeParams { to_image: Some(geometry), ..self.params(min_score) };
+        let mut detections = self.spec.family.decode(&outputs, &params).map_err(|m| self.family_error(m))?;
         for d in &mut detections {
             d.bbox = geometry.to_image(d.bbox);
         }
@@ -267,6 +274,7 @@ impl Model {
             iou: self.spec.iou,
             max_detections: self.spec.max_detections,
             input_hw: self.input_hw,
+            to_image: None,
         }
     }
 

@@ -1,10 +1,11 @@
-//! Decoder parity with the reference post-processing (ultralytics, yolov5, transformers) on the
-//! raw outputs in tests/fixtures/decoders/, made by scripts/make_decoder_fixtures.py.
+//! Decoder parity with the reference post-processing (ultralytics, yolov5, transformers, YOLOX)
+//! on the raw outputs in tests/fixtures/decoders/, made by scripts/make_decoder_fixtures.py.
 //!
 //! Same detections, in the same order, same classes, boxes within 1e-3 px and scores within
 //! 1e-5, and the same letterbox geometry. One known, deliberate difference: transformers' DETR
-//! post-processing does not clip boxes to the image and ours does (as every other family); the
-//! DETR check clips the reference and prints how many boxes that touched.
+//! post-processing, ultralytics' RT-DETR one and the YOLOX demo do not clip boxes to the image
+//! and ours does (as every other family); those checks clip the reference and print how many
+//! boxes that touched.
 
 use std::path::{Path, PathBuf};
 
@@ -107,6 +108,7 @@ fn decode(fx: &Fixture, family: Family, geometry: &Geometry) -> Vec<Detection> {
         iou: fx.num("iou") as f32,
         max_detections: fx.num("max_det") as usize,
         input_hw: fx.pair(&fx.json["input_hw"]),
+        to_image: Some(*geometry),
     };
     let mut detections = family.decode(&fx.outputs(), &params).unwrap_or_else(|e| panic!("{}: {e}", fx.name));
     for d in &mut detections {
@@ -170,29 +172,63 @@ fn yolov5_matches_yolov5() {
     yolo_parity(Family::Yolov5, MapBack::Yolov5);
 }
 
-#[test]
-fn detr_matches_transformers() {
-    for fx in fixtures("detr") {
+/// Clip the reference's boxes to the image as we do; how many that moved.
+fn clip(fx: &Fixture, reference: &mut [Detection]) -> usize {
+    let [w, h] = fx.pair(&fx.json["image_wh"]).map(|v| v as f32);
+    let mut clipped = 0;
+    for d in reference {
+        let inside =
+            [d.bbox[0].clamp(0.0, w), d.bbox[1].clamp(0.0, h), d.bbox[2].clamp(0.0, w), d.bbox[3].clamp(0.0, h)];
+        clipped += usize::from(inside != d.bbox);
+        d.bbox = inside;
+    }
+    assert!(clipped > 0, "{}: the fixture should have boxes crossing the border", fx.name);
+    clipped
+}
+
+/// Families without NMS, stretched: the reference sorted best first (stable) and clipped.
+fn stretch_parity(family: Family, prefix: &str, reference_name: &str) {
+    for fx in fixtures(prefix) {
         let (image_wh, input_hw) = (fx.pair(&fx.json["image_wh"]), fx.pair(&fx.json["input_hw"]));
         let geometry = Geometry::stretch(image_wh, input_hw);
-        let ours = decode(&fx, Family::Detr, &geometry);
-        // transformers keeps query order and leaves boxes unclipped; we sort best first (stable)
-        // and clip like every family.
+        let ours = decode(&fx, family, &geometry);
         let mut reference = fx.detections("detections");
         reference.sort_by(|a, b| b.score.total_cmp(&a.score));
-        let [w, h] = image_wh.map(|v| v as f32);
-        let mut clipped = 0;
-        for d in &mut reference {
-            let inside =
-                [d.bbox[0].clamp(0.0, w), d.bbox[1].clamp(0.0, h), d.bbox[2].clamp(0.0, w), d.bbox[3].clamp(0.0, h)];
-            clipped += usize::from(inside != d.bbox);
-            d.bbox = inside;
-        }
-        assert!(clipped > 0, "{}: the fixture should have boxes crossing the border", fx.name);
+        let clipped = clip(&fx, &mut reference);
         let (db, ds) = compare(&fx.name, &ours, &reference);
         println!(
             "{}: {} detections, max box diff {db:e} px, max score diff {ds:e}; known difference: {clipped} boxes \
-             cross the image border, transformers leaves them unclipped, we clip",
+             cross the image border, {reference_name} leaves them unclipped, we clip",
+            fx.name,
+            ours.len()
+        );
+    }
+}
+
+#[test]
+fn detr_matches_transformers() {
+    // transformers keeps query order; we sort best first.
+    stretch_parity(Family::Detr, "detr", "transformers");
+}
+
+#[test]
+fn rtdetr_matches_ultralytics() {
+    for layout in ["rtdetr_top_k", "rtdetr_per_class"] {
+        stretch_parity(Family::Rtdetr, layout, "ultralytics");
+    }
+}
+
+#[test]
+fn yolox_matches_the_yolox_demo() {
+    for fx in fixtures("yolox") {
+        let geometry = letterbox_geometry(&fx, MapBack::Yolox);
+        let ours = decode(&fx, Family::Yolox, &geometry);
+        let mut reference = fx.detections("detections");
+        let clipped = clip(&fx, &mut reference);
+        let (db, ds) = compare(&fx.name, &ours, &reference);
+        println!(
+            "{}: {} detections, max box diff {db:e} px, max score diff {ds:e}; known difference: {clipped} boxes \
+             cross the image border, the YOLOX demo leaves them unclipped, we clip",
             fx.name,
             ours.len()
         );

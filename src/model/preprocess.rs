@@ -10,6 +10,9 @@
 //!   paste offset, the exact inverse of the letterbox;
 //! - yolov5 (`scale_boxes` without `ratio_pad`): one `gain = r` and the unrounded
 //!   `pad = (W - w0 · r) / 2`, up to half an input pixel off the paste offset; kept for parity.
+//!
+//! YOLOX letterboxes its own way (`yolox.data.data_augment.preproc`): each side is truncated,
+//! `int(side · r)`, the image is pasted at the top-left corner, and boxes map back as `x / r`.
 
 use image::{imageops, Rgb, RgbImage};
 
@@ -23,11 +26,14 @@ pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
 /// Letterbox padding grey, as ultralytics and yolov5.
 pub const PAD_VALUE: u8 = 114;
 
-/// How letterboxed boxes map back, after the reference whose outputs we match.
+/// How the reference letterboxes and maps boxes back, after the reference whose outputs we
+/// match (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MapBack {
     Ultralytics,
     Yolov5,
+    /// Sides truncated, pasted top-left, `x / r`.
+    Yolox,
 }
 
 /// Fully resolved pre-processing of one model.
@@ -50,17 +56,27 @@ impl Preprocess {
         let (resize, mean, std) = match family {
             // yolo heads and NMS-included exports see a letterboxed 0-1 image, normalised inside
             // the graph if at all (torchvision detectors normalise in their own transform).
-            Family::Yolov8 | Family::Yolov5 | Family::BoxesScoresLabels => (Resize::Letterbox, [0.0; 3], [1.0; 3]),
+            Family::Yolov8 | Family::Yolov5 | Family::Yolox | Family::BoxesScoresLabels => {
+                (Resize::Letterbox, [0.0; 3], [1.0; 3])
+            }
+            // ultralytics' RT-DETR predictor stretches (`scale_fill`) and only divides by 255.
+            Family::Rtdetr => (Resize::Stretch, [0.0; 3], [1.0; 3]),
             Family::Detr | Family::Classifier => (Resize::Stretch, IMAGENET_MEAN, IMAGENET_STD),
         };
+        // YOLOX (since 0.2.0, without `legacy`) reads OpenCV's BGR bytes as they are, 0-255.
+        let (channels, scale) = if family == Family::Yolox { (Channels::Bgr, 1.0) } else { (Channels::Rgb, 255.0) };
         Self {
             resize: spec.resize.unwrap_or(resize),
             mean: spec.mean.unwrap_or(mean),
             std: spec.std.unwrap_or(std),
-            channels: spec.channels.unwrap_or(Channels::Rgb),
+            channels: spec.channels.unwrap_or(channels),
             layout: spec.layout.unwrap_or(layout),
-            scale: spec.scale.unwrap_or(255.0),
-            map_back: if family == Family::Yolov5 { MapBack::Yolov5 } else { MapBack::Ultralytics },
+            scale: spec.scale.unwrap_or(scale),
+            map_back: match family {
+                Family::Yolov5 => MapBack::Yolov5,
+                Family::Yolox => MapBack::Yolox,
+                _ => MapBack::Ultralytics,
+            },
         }
     }
 
@@ -137,6 +153,13 @@ impl Geometry {
         let [w0, h0] = image_wh.map(|v| v.max(1) as f64);
         let [h, w] = input_hw;
         let r = (h as f64 / h0).min(w as f64 / w0);
+        if map_back == MapBack::Yolox {
+            // `int(side * r)` truncates; the image sits at the top-left corner.
+            let width = ((w0 * r) as u32).clamp(1, w.max(1));
+            let height = ((h0 * r) as u32).clamp(1, h.max(1));
+            let geometry = Self { gain: [r as f32; 2], pad: [0.0; 2], image_wh: [w0 as f32, h0 as f32] };
+            return (geometry, Paste { left: 0, top: 0, width, height });
+        }
         let width = ((w0 * r).round_ties_even() as u32).clamp(1, w.max(1));
         let height = ((h0 * r).round_ties_even() as u32).clamp(1, h.max(1));
         // The reference splits odd padding with round(d / 2 - 0.1): the extra pixel goes right/bottom.
@@ -149,6 +172,7 @@ impl Geometry {
             MapBack::Yolov5 => {
                 ([r as f32; 2], [((w as f64 - w0 * r) / 2.0) as f32, ((h as f64 - h0 * r) / 2.0) as f32])
             }
+            MapBack::Yolox => unreachable!("returned above"),
         };
         (Self { gain, pad, image_wh: [w0 as f32, h0 as f32] }, Paste { left, top, width, height })
     }
@@ -244,6 +268,35 @@ mod tests {
         assert_eq!(t.data[1], 0.0);
         assert_eq!(t.data[2], 0.5);
         assert_eq!(g, Geometry { gain: [1.0, 1.0], pad: [0.0, 0.0], image_wh: [2.0, 2.0] });
+    }
+
+    #[test]
+    fn yolox_pastes_truncated_sides_top_left_in_bgr_0_to_255() {
+        let p = Preprocess::resolve(Family::Yolox, &PreprocessSpec::default(), Layout::Nchw);
+        assert_eq!(
+            (p.resize, p.channels, p.scale, p.map_back),
+            (Resize::Letterbox, Channels::Bgr, 1.0, MapBack::Yolox)
+        );
+        // 333 · 0.64 = 213.12 → 213, at the left edge.
+        let (g, paste) = Geometry::letterbox([333, 500], [320, 320], MapBack::Yolox);
+        assert_eq!(paste, Paste { left: 0, top: 0, width: 213, height: 320 });
+        assert_eq!((g.gain, g.pad), ([0.64, 0.64], [0.0, 0.0]));
+        // 17 · 320 / 33 = 164.85 → 164, where the ultralytics letterbox rounds to 165.
+        let (_, paste) = Geometry::letterbox([33, 17], [320, 320], MapBack::Yolox);
+        assert_eq!((paste.width, paste.height), (320, 164));
+        // 49 · (128 / 49) is 127.99999999999999 in float64: YOLOX leaves a row of padding.
+        let (_, paste) = Geometry::letterbox([49, 49], [128, 128], MapBack::Yolox);
+        assert_eq!((paste.width, paste.height), (127, 127));
+        let img = RgbImage::from_pixel(8, 4, Rgb([10, 20, 30]));
+        let (t, _) = p.apply(&img, [8, 8]);
+        // Blue first, unscaled; padding below the image only.
+        assert_eq!((t.data[0], t.data[64], t.data[4 * 8]), (30.0, 20.0, 114.0));
+    }
+
+    #[test]
+    fn rtdetr_stretches_without_normalising() {
+        let p = Preprocess::resolve(Family::Rtdetr, &PreprocessSpec::default(), Layout::Nchw);
+        assert_eq!((p.resize, p.mean, p.std, p.scale), (Resize::Stretch, [0.0; 3], [1.0; 3], 255.0));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Models end to end on tiny ONNX graphs (tests/fixtures/models/, made by
 //! scripts/make_bad_models.py): each family's outputs found and mapped back to the image, and
-//! every model that does not fit its family a clear `ModelError`, never a panic.
+//! every model that does not fit its family a clear `ModelError`, never a panic. Real tiny
+//! ultralytics exports (scripts/make_tiny_exports.py) checked against ultralytics' `predict`.
 
 use std::path::Path;
 
@@ -147,4 +148,60 @@ fn a_missing_or_corrupt_file_is_a_load_error() {
     let mut s = spec("corrupt", Family::Yolov8, 3);
     s.path = corrupt;
     assert!(matches!(load_error(&s), ModelError::Load { .. }));
+}
+
+/// Real ultralytics exports (tiny, random weights; scripts/make_tiny_exports.py) against
+/// ultralytics' own `predict` on the same image: the same detections, matched in any order
+/// because tied scores may be ordered differently by tract and onnxruntime.
+fn matches_ultralytics(name: &str, output_shape: &[usize]) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models");
+    let text = std::fs::read_to_string(dir.join(format!("tiny_{name}.json"))).unwrap();
+    let fx: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let shape: Vec<usize> =
+        fx["output_shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+    assert_eq!(shape, output_shape, "{name}: the export's layout");
+    let mut spec = spec(&format!("tiny_{name}"), Family::Yolov8, 3);
+    spec.iou = fx["iou"].as_f64().unwrap() as f32;
+    spec.max_detections = fx["max_det"].as_u64().unwrap() as usize;
+    let model = Model::load(&spec, Backend::Tract).unwrap_or_else(|e| panic!("{}", render(&e)));
+    let image = image::open(dir.join(fx["image"].as_str().unwrap())).unwrap().to_rgb8();
+    let ours = model.predict_above(&image, fx["conf"].as_f64().unwrap() as f32).unwrap();
+    let reference: Vec<Detection> = fx["detections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let b: Vec<f32> = d["bbox"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+            Detection {
+                bbox: [b[0], b[1], b[2], b[3]],
+                score: d["score"].as_f64().unwrap() as f32,
+                class: d["class"].as_u64().unwrap() as usize,
+            }
+        })
+        .collect();
+    assert!(!reference.is_empty(), "{name}: no detections to compare");
+    assert_eq!(ours.len(), reference.len(), "{name}: {ours:?}\nvs ultralytics {reference:?}");
+    let (mut unmatched, mut max_box, mut max_score) = (ours.clone(), 0.0f32, 0.0f32);
+    for r in &reference {
+        let close = |d: &Detection| {
+            let db = (0..4).map(|k| (d.bbox[k] - r.bbox[k]).abs()).fold(0.0, f32::max);
+            (d.class == r.class && db <= 1e-3 && (d.score - r.score).abs() <= 1e-5).then_some(db)
+        };
+        let i = unmatched.iter().position(|d| close(d).is_some());
+        let i = i.unwrap_or_else(|| panic!("{name}: ultralytics' {r:?} has no match in {unmatched:?}"));
+        let d = unmatched.swap_remove(i);
+        (max_box, max_score) = (max_box.max(close(&d).unwrap_or(0.0)), max_score.max((d.score - r.score).abs()));
+    }
+    println!("{name}: {} detections, max box diff {max_box:e} px, max score diff {max_score:e}", ours.len());
+}
+
+#[test]
+fn yolo11_export_matches_ultralytics() {
+    matches_ultralytics("yolo11", &[1, 7, 84]);
+}
+
+#[test]
+fn end_to_end_exports_match_ultralytics() {
+    matches_ultralytics("yolo26_end2end", &[1, 84, 6]);
+    matches_ultralytics("yolov10_end2end", &[1, 84, 6]);
 }
