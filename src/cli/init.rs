@@ -164,7 +164,7 @@ fn suite_text(args: &InitArgs, name: &str) -> String {
         "# yaml-language-server: $schema=../schemas/suite.schema.json\n#\n\
          # Robustness suite: `cargo test --test robustness` runs one test per model × perturbation ×\n\
          # setting, one per risk factor and one clean-accuracy test per model. Baselines go to\n\
-         # suites/snapshots/ (commit them).\n"
+         # suites/snapshots/ (commit them).\n",
     );
     if !runnable {
         text.push_str("# Fill in the model and the images, then remove the `# ` in front of each line.\n");

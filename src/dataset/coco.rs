@@ -98,14 +98,23 @@ const DT_HELP: &str = "a COCO results file is a list of {image_id, category_id, 
 
 /// Reads an annotation file.
 pub fn read_annotations(path: &Path) -> Result<CocoFile, CocoJsonError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CocoJsonError::io(path, e))?;
-    parse_annotations(path, &text)
+    parse_annotations(path, &read_text(path, "annotation")?)
+}
+
+/// A file's text; one that is not text at all (an ONNX file named as annotations) says so.
+fn read_text(path: &Path, what: &'static str) -> Result<String, CocoJsonError> {
+    let bytes = std::fs::read(path).map_err(|e| CocoJsonError::io(path, e))?;
+    String::from_utf8(bytes).map_err(|_| CocoJsonError::Entry {
+        path: path.to_owned(),
+        entry: "the whole file".into(),
+        message: format!("it is not text, so not a COCO {what} file (JSON)"),
+        help: Some("point at the COCO json file; models and images go elsewhere in the suite".into()),
+    })
 }
 
 /// Reads a results file.
 pub fn read_results(path: &Path) -> Result<Vec<CocoResult>, CocoJsonError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CocoJsonError::io(path, e))?;
-    parse_results(path, &text)
+    parse_results(path, &read_text(path, "results")?)
 }
 
 /// Parses an annotation file's text; `path` names it in errors.

@@ -231,6 +231,9 @@ fn select_files(spec: &DatasetSpec) -> Result<Vec<(String, PathBuf)>, DatasetErr
     }
     let base = spec.root.join(&prefix);
     let mut out = Vec::new();
+    if !base.is_dir() {
+        return Ok(out); // nothing to select: the caller says which glob selected nothing
+    }
     let mut stack = vec![base.clone()];
     while let Some(dir) = stack.pop() {
         let entries = std::fs::read_dir(&dir).map_err(|source| DatasetError::Io { path: dir.clone(), source })?;

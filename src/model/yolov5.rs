@@ -24,7 +24,10 @@ pub fn decode(outputs: &[Tensor], p: &DecodeParams) -> Result<Vec<Detection>, St
             out.shape
         ));
     }
-    super::check_classes(classes, p, &format!("each row has {cols} values"))?;
+    super::check_classes(classes, p, &format!("each row has {cols} values")).map_err(|e| match n < cols {
+        true => format!("{e}; fewer anchors than values per anchor: is it a yolov8 export (family yolov8)?"),
+        false => e,
+    })?;
     if looks_like_raw_yolox(&out.data, n, cols, p.input_hw) {
         return Err(format!(
             "the output {:?} has exactly the anchors of a YOLOX head for a {}x{} input and every box centre \
