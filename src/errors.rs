@@ -232,3 +232,132 @@ pub fn render(diagnostic: &dyn Diagnostic) -> String {
         Err(_) => diagnostic.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! How each kind of error outside suite files reads on a terminal (suite files' own kinds
+    //! are in `suite::tests`): one snapshot each, so a change to any wording shows in review.
+
+    use super::*;
+
+    fn path(p: &str) -> PathBuf {
+        PathBuf::from(p)
+    }
+
+    fn io(kind: std::io::ErrorKind) -> std::io::Error {
+        std::io::Error::from(kind)
+    }
+
+    #[test]
+    fn every_error_kind_renders() {
+        let syntax = crate::dataset::coco::parse_results(Path::new("dets.json"), "[{\"image_id\": 1,\n \"bbox\": 7}]")
+            .unwrap_err();
+        let cases: Vec<(&str, Error)> = vec![
+            ("io", Error::io(Path::new("suites/a.yaml"), io(std::io::ErrorKind::NotFound))),
+            ("usage", Error::Usage("give --model, or --suite".into())),
+            (
+                "config",
+                Error::Config {
+                    message: "SHAKEDOWN_BACKEND=trakt names no backend".into(),
+                    help: Some("did you mean `tract`? backends: tract, ort, ort-cuda, ort-tensorrt".into()),
+                },
+            ),
+            (
+                "baseline",
+                Error::Baseline(BaselineError {
+                    path: path("suites/snapshots/a.snap"),
+                    message: "missing the `---` header insta writes".into(),
+                }),
+            ),
+            (
+                "dataset_io",
+                DatasetError::Io { path: path("data/val"), source: io(std::io::ErrorKind::PermissionDenied) }.into(),
+            ),
+            (
+                "dataset_image",
+                DatasetError::Image { path: path("data/a.jpg"), message: "Format error decoding Jpeg".into() }.into(),
+            ),
+            (
+                "dataset_images",
+                DatasetError::Images {
+                    images: vec![(path("data/a.jpg"), "truncated".into()), (path("data/b.png"), "not a PNG".into())],
+                }
+                .into(),
+            ),
+            (
+                "dataset_selection",
+                DatasetError::Selection {
+                    message: "`val/*.jpg` selects no image (relative to suites)".into(),
+                    help: Some("check the `images` glob".into()),
+                }
+                .into(),
+            ),
+            ("coco_syntax", Error::CocoJson(syntax)),
+            (
+                "coco_entry",
+                Error::CocoJson(CocoJsonError::Entry {
+                    path: path("gt.json"),
+                    entry: "annotations[3]".into(),
+                    message: "refers to image_id 9, which is not in `images`".into(),
+                    help: None,
+                }),
+            ),
+            (
+                "coco_io",
+                Error::CocoJson(CocoJsonError::Io { path: path("gt.json"), source: io(std::io::ErrorKind::NotFound) }),
+            ),
+            (
+                "model_load",
+                ModelError::Load {
+                    path: path("models/a.json"),
+                    backend: "tract",
+                    message: "it is not an ONNX model (a protobuf ModelProto with a graph)".into(),
+                    help: Some("point `path` at the `.onnx` file your exporter wrote".into()),
+                }
+                .into(),
+            ),
+            (
+                "model_run",
+                ModelError::Run { model: "yolov8n".into(), message: "a previous inference panicked".into() }.into(),
+            ),
+            (
+                "model_family",
+                ModelError::Family {
+                    model: "yolov8n".into(),
+                    family: "detr",
+                    message: "expected outputs `logits` and `pred_boxes`, found [1, 7, 2100]".into(),
+                }
+                .into(),
+            ),
+            (
+                "model_task",
+                ModelError::Task {
+                    model: "cls".into(),
+                    family: "classifier",
+                    message: "gives class probabilities, not boxes".into(),
+                }
+                .into(),
+            ),
+            (
+                "model_output",
+                ModelError::InvalidOutput {
+                    model: "yolov8n".into(),
+                    message: "output `output0` [1, 7, 2100] holds 3 NaN of 14700 values".into(),
+                }
+                .into(),
+            ),
+            (
+                "model_backend",
+                ModelError::Backend {
+                    backend: "ort",
+                    message: "ORT_DYLIB_PATH is not set".into(),
+                    help: Some("install ONNX Runtime 1.31 and set ORT_DYLIB_PATH".into()),
+                }
+                .into(),
+            ),
+        ];
+        for (name, error) in cases {
+            insta::assert_snapshot!(name, render(&error));
+        }
+    }
+}

@@ -9,7 +9,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 cd "$root"
 cargo build --quiet --bin shakedown
 shakedown="$CARGO_TARGET_DIR/debug/shakedown"
-check="$root/examples/.downstream-check"
+check="$(mktemp -d)"
 suite="$here/suites/shapes.yaml"
 cp "$suite" "$CARGO_TARGET_DIR/downstream-suite.yaml"
 cleanup() {
@@ -27,8 +27,10 @@ step "1. the committed crate is what \`shakedown init\` writes"
 init=(--path . --model examples/shapes/models/yolov8n.onnx --classes circle,square,triangle
   --annotations examples/shapes/val/annotations.json --images 'examples/shapes/val/images/0000*.jpg'
   --name shapes)
-"$shakedown" init "$check" "${init[@]}" >/dev/null
-diff -r -x Cargo.lock -x ci.sh -x README.md -x snapshots -x target "$check" "$here"
+# The same layout elsewhere (the shapes example linked in), so relative paths come out the same.
+mkdir -p "$check/examples" && ln -s "$root/examples/shapes" "$check/examples/shapes"
+(cd "$check" && "$shakedown" init examples/downstream "${init[@]}" >/dev/null)
+diff -r -x Cargo.lock -x ci.sh -x README.md -x snapshots -x target "$check/examples/downstream" "$here"
 
 run() { # run LOG [ENV...]: the downstream crate's robustness tests
   local log="$1"; shift
