@@ -356,8 +356,14 @@ mod tests {
                 .into(),
             ),
         ];
-        for (name, error) in cases {
-            insta::assert_snapshot!(name, render(&error));
-        }
+        // Beside the other diagnostics snapshots, not in src/ (which shows the pipeline).
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path("../tests/snapshots/diagnostics");
+        settings.set_prepend_module_to_snapshot(false);
+        settings.bind(|| {
+            for (name, error) in cases {
+                insta::assert_snapshot!(name, render(&error));
+            }
+        });
     }
 }
