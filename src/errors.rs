@@ -22,6 +22,8 @@ pub enum SuiteErrorKind {
     UnknownPreprocessing,
     UnknownBackend,
     UnknownImpactRule,
+    /// A YOLO `split` other than `train`, `val`, `test`.
+    UnknownSplit,
     MissingFile,
     OutOfRange,
     InvalidName,
@@ -75,6 +77,10 @@ pub enum DatasetError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Coco(#[from] CocoJsonError),
+    /// A YOLO data.yaml or label file that cannot be used, pointing into it.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Yolo(Box<YoloFileError>),
     #[error("cannot decode image {}: {message}", path.display())]
     #[diagnostic(code(shakedown::dataset::image), help("re-export the image as PNG or JPEG"))]
     Image { path: PathBuf, message: String },
@@ -89,6 +95,22 @@ pub enum DatasetError {
         #[help]
         help: Option<String>,
     },
+}
+
+/// A problem in one file of a YOLO dataset (the data.yaml or a label file), with the file as
+/// source so that the terminal shows the line and column.
+#[derive(Debug, Error, Diagnostic)]
+#[error("{}: {message}", path.display())]
+#[diagnostic(code(shakedown::dataset::yolo))]
+pub struct YoloFileError {
+    pub path: PathBuf,
+    pub message: String,
+    #[source_code]
+    pub source_code: NamedSource<String>,
+    #[label("here")]
+    pub span: SourceSpan,
+    #[help]
+    pub help: Option<String>,
 }
 
 /// A model that cannot be loaded or run, or whose outputs do not fit its family.

@@ -1,6 +1,8 @@
-//! Datasets: COCO annotations plus the image files a suite's glob selects.
+//! Datasets: COCO annotations plus the image files a suite's glob selects, class folders, plain
+//! image folders, or a YOLO data.yaml's split.
 
 pub mod coco;
+pub mod yolo;
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
@@ -48,8 +50,12 @@ pub struct Dataset {
 
 impl Dataset {
     /// Select the images the glob matches (the first `limit` by id), with their labels if the
-    /// suite names annotations.
+    /// suite names annotations; or the images of a YOLO split.
     pub fn load(spec: &DatasetSpec) -> Result<Self, DatasetError> {
+        if let Some(data) = &spec.yolo {
+            // The split lists the images; `limit` applies before any label file is read.
+            return yolo::load(data, spec.limit);
+        }
         let mut dataset = match &spec.annotations {
             Some(path) => Self::from_coco(spec, path)?,
             None if spec.class_folders => Self::from_class_folders(spec)?,
@@ -268,6 +274,7 @@ mod tests {
             matcher: Glob::new(pattern).unwrap().compile_matcher(),
             limit: None,
             class_folders: false,
+            yolo: None,
         }
     }
 

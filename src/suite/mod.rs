@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use globset::GlobMatcher;
 
+pub use crate::dataset::yolo::{Split, YoloSpec};
 use crate::errors::Error;
 use crate::perturb::PerturbationInfo;
 pub use crate::vocab::{Backend, Channels, Family, ImpactRuleKind, Layout, Resize, RiskFactor};
@@ -84,6 +85,8 @@ pub struct DatasetSpec {
     pub annotations: Option<PathBuf>,
     /// Each image's class is its folder's name (classification datasets).
     pub class_folders: bool,
+    /// A YOLO data.yaml and split: it lists the images, so `pattern` and `matcher` are unused.
+    pub yolo: Option<YoloSpec>,
     /// Directory the glob is relative to (the suite's).
     pub root: PathBuf,
     pub pattern: String,

@@ -31,7 +31,7 @@ pub struct RawSuite {
     /// Models under test.
     pub models: At<Vec<RawModel>>,
     /// The images (and labels) every model is evaluated on.
-    pub dataset: RawDataset,
+    pub dataset: At<RawDataset>,
     /// When an image counts as heavily impacted by a perturbation.
     #[serde(default)]
     pub impact: At<RawImpact>,
@@ -113,17 +113,19 @@ pub struct RawPreprocess {
     pub scale: Option<At<f64>>,
 }
 
-/// The images: a COCO dataset, or a plain image folder without labels.
+/// The images: a COCO dataset, a YOLO dataset, class folders, or a plain image folder without
+/// labels.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDataset {
-    /// COCO annotations json, relative to the suite file. Without it the images carry no labels
-    /// (ids follow file order) and only the label-free `consistency` impact rule applies.
+    /// COCO annotations json, relative to the suite file. Without it (or `yolo`) the images carry
+    /// no labels (ids follow file order) and only the label-free `consistency` impact rule applies.
     #[serde(default)]
     pub annotations: Option<At<String>>,
     /// Glob (relative to the suite file) selecting the image files; with annotations, each must
-    /// be listed in them by file name.
-    pub images: At<String>,
+    /// be listed in them by file name. Not with `yolo`, whose split lists the images.
+    #[serde(default)]
+    pub images: Option<At<String>>,
     /// Use only the first N images (by id) of the selection.
     #[serde(default)]
     pub limit: Option<At<usize>>,
@@ -131,6 +133,16 @@ pub struct RawDataset {
     /// holding it (`images: val/*/*.png`). Not with `annotations`.
     #[serde(default)]
     pub class_folders: At<bool>,
+    /// A YOLO (ultralytics) `data.yaml`, relative to the suite file: `names`, `path` and the
+    /// split's folders or .txt image lists, with labels in `labels/` beside `images/`. Image ids
+    /// are 1, 2, … in path order; category ids are class index + 1. Not with `annotations`,
+    /// `images` or `class_folders`.
+    #[serde(default)]
+    pub yolo: Option<At<String>>,
+    /// The split of the `yolo` data.yaml to run on: `train`, `val` (default) or `test`.
+    #[serde(default)]
+    #[schemars(with = "Option<crate::dataset::yolo::Split>")]
+    pub split: Option<At<String>>,
 }
 
 /// Per-image impact rule.

@@ -504,3 +504,49 @@ fn every_error_kind_renders() {
         insta::assert_snapshot!(name, crate::errors::render(&Error::Suite(invalid)));
     }
 }
+
+#[test]
+fn yolo_datasets_name_a_data_yaml_and_a_split() {
+    let fx = Fixture::new();
+    std::fs::write(fx.dir.path().join("data.yaml"), "val: images\nnames: [circle, square]\n").unwrap();
+    let coco = "  annotations: ann.json\n  images: imgs/*.jpg\n";
+    let yolo = VALID.replace(coco, "  yolo: data.yaml\n");
+    let spec = fx.parse(&yolo).unwrap().dataset;
+    let data = fx.dir.path().join("data.yaml");
+    assert_eq!(spec.yolo, Some(YoloSpec { data: data.clone(), split: Split::Val }));
+    assert!(spec.annotations.is_none() && !spec.class_folders);
+    let test = fx.parse(&VALID.replace(coco, "  yolo: data.yaml\n  split: test\n  limit: 5\n")).unwrap().dataset;
+    assert_eq!((test.yolo, test.limit), (Some(YoloSpec { data, split: Split::Test }), Some(5)));
+}
+
+#[test]
+fn yolo_misuse_points_at_the_key() {
+    let fx = Fixture::new();
+    std::fs::write(fx.dir.path().join("data.yaml"), "val: images\nnames: [circle]\n").unwrap();
+    let coco = "  annotations: ann.json\n  images: imgs/*.jpg\n";
+    // Beside COCO annotations and a glob: each pointed at, with the way out.
+    let problems = fx.problems(&VALID.replace(coco, &format!("{coco}  yolo: data.yaml\n")));
+    let at: Vec<(K, usize, usize)> = problems.iter().map(|p| (p.0, p.1, p.2)).collect();
+    assert_eq!(at, [(K::Inconsistent, 9, 16), (K::Inconsistent, 10, 11)], "{problems:?}");
+    assert!(problems.iter().all(|p| p.3.contains("choose one") && p.4.contains("limit")), "{problems:?}");
+    // An unknown split, with the closest; a split without `yolo`.
+    let (kind, line, col, message, help) = one(fx.problems(&VALID.replace(coco, "  yolo: data.yaml\n  split: vall\n")));
+    assert_eq!((kind, line, col, message.as_str()), (K::UnknownSplit, 10, 10, "unknown split `vall`"));
+    assert!(help.contains("did you mean `val`?"), "{help}");
+    let (kind, line, col, message, help) = one(fx.problems(&VALID.replace(coco, &format!("{coco}  split: val\n"))));
+    assert_eq!((kind, line, col), (K::Inconsistent, 11, 10));
+    assert!(message.contains("no `yolo`") && help.contains("yolo: <data.yaml>"), "{message} / {help}");
+    // A data.yaml that does not exist.
+    let (kind, line, col, message, _) = one(fx.problems(&VALID.replace(coco, "  yolo: missing.yaml\n")));
+    assert_eq!((kind, line, col), (K::MissingFile, 9, 9));
+    assert!(message.contains("YOLO data file"), "{message}");
+    // Neither images nor a data.yaml: at the dataset.
+    let problems = fx.problems(&VALID.replace(coco, "  limit: 3\n"));
+    let dataset = problems.iter().find(|p| p.3.contains("needs `images`")).expect("a problem at the dataset");
+    assert_eq!((dataset.0, dataset.1, dataset.2), (K::Inconsistent, 9, 3), "{problems:?}");
+    assert!(dataset.4.contains("yolo:"), "{dataset:?}");
+    // YOLO boxes under the classification rule.
+    let classifying = VALID.replace(coco, "  yolo: data.yaml\n").replace("rule: ground_truth", "rule: classification");
+    let problems = fx.problems(&classifying);
+    assert!(problems.iter().any(|p| p.1 == 9 && p.3.contains("YOLO labels give boxes")), "{problems:?}");
+}

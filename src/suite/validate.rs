@@ -176,6 +176,14 @@ impl Validator {
             self.at(SuiteErrorKind::Inconsistent, span, message, Some(help.into()));
         }
         let d = &raw.dataset;
+        if let (true, Some(yolo)) = (classifying, &d.yolo) {
+            self.at(
+                SuiteErrorKind::Inconsistent,
+                yolo.span(),
+                "the `classification` rule needs one class per image, and YOLO labels give boxes".into(),
+                Some("use `class_folders: true` with `images: <folder>/*/*.png`".into()),
+            );
+        }
         if let (true, Some(annotations)) = (classifying, &d.annotations) {
             self.at(
                 SuiteErrorKind::Inconsistent,
@@ -366,6 +374,7 @@ impl Validator {
     pub(super) fn dataset(&mut self, raw: &RawSuite) -> Option<DatasetSpec> {
         let d = &raw.dataset;
         let annotations = d.annotations.as_ref().map(|a| self.existing_file(a, "annotations file"));
+        let yolo = self.yolo(d);
         if *d.class_folders && annotations.is_some() {
             self.at(
                 SuiteErrorKind::Inconsistent,
@@ -374,7 +383,7 @@ impl Validator {
                 Some("classifiers take `class_folders: true`; detectors take COCO `annotations`".into()),
             );
         }
-        if annotations.is_none() && !*d.class_folders {
+        if annotations.is_none() && d.yolo.is_none() && !*d.class_folders {
             if raw.impact.rule.as_str() == "ground_truth" {
                 // `ground_truth` is also the default: then point at `impact`, or the file's start.
                 self.at(
@@ -395,29 +404,91 @@ impl Validator {
                 );
             }
         }
-        let glob = match Glob::new(&d.images) {
+        if let Some(limit) = d.limit.as_ref().filter(|l| l.value == 0) {
+            self.at(SuiteErrorKind::OutOfRange, limit.span(), "limit must be at least 1".into(), None);
+        }
+        let limit = d.limit.as_ref().map(|l| l.value);
+        let spec = |pattern: String, matcher, yolo| DatasetSpec {
+            annotations,
+            root: self.dir.clone(),
+            pattern,
+            matcher,
+            limit,
+            class_folders: *d.class_folders,
+            yolo,
+        };
+        if d.yolo.is_some() {
+            // The split lists the images: the glob matches everything and is never consulted.
+            let all = Glob::new("**").expect("a valid glob").compile_matcher();
+            return Some(spec(String::new(), all, Some(yolo?)));
+        }
+        let Some(images) = &d.images else {
+            self.at(
+                SuiteErrorKind::Inconsistent,
+                d.span(),
+                "the dataset needs `images` (a glob of image files) or `yolo` (a YOLO data.yaml)".into(),
+                Some("e.g. `images: ../data/val/images/*.jpg`, or `yolo: ../data/data.yaml`".into()),
+            );
+            return None;
+        };
+        let glob = match Glob::new(images) {
             Ok(g) => g,
             Err(e) => {
                 self.at(
                     SuiteErrorKind::Inconsistent,
-                    d.images.span(),
+                    images.span(),
                     format!("invalid glob: {}", e.kind()),
                     Some("e.g. `../data/val/images/*.jpg`".into()),
                 );
                 return None;
             }
         };
-        if let Some(limit) = d.limit.as_ref().filter(|l| l.value == 0) {
-            self.at(SuiteErrorKind::OutOfRange, limit.span(), "limit must be at least 1".into(), None);
+        Some(spec(images.value.clone(), glob.compile_matcher(), None))
+    }
+
+    /// `yolo` and `split`: the data.yaml exists, the split is known, and no key that selects or
+    /// labels images another way is written beside it. `None` without `yolo` or on a problem.
+    fn yolo(&mut self, d: &raw::RawDataset) -> Option<YoloSpec> {
+        let split = match &d.split {
+            None => Some(Split::default()),
+            Some(s) => Split::from_name(s).or_else(|| {
+                let help = vocab::did_you_mean(s, "splits", Split::NAMES.iter().copied());
+                self.at(SuiteErrorKind::UnknownSplit, s.span(), format!("unknown split `{}`", s.value), Some(help));
+                None
+            }),
+        };
+        let Some(yolo) = &d.yolo else {
+            if let Some(s) = &d.split {
+                self.at(
+                    SuiteErrorKind::Inconsistent,
+                    s.span(),
+                    "`split` picks a split of a YOLO data.yaml, and the dataset has no `yolo`".into(),
+                    Some("add `yolo: <data.yaml>`, or remove `split`".into()),
+                );
+            }
+            return None;
+        };
+        let data = self.existing_file(yolo, "YOLO data file");
+        let mut ok = data.is_file() && split.is_some();
+        let others = [
+            (d.annotations.as_ref().map(At::span), "`annotations` (a COCO file) label the images too"),
+            (d.images.as_ref().map(At::span), "the data.yaml's split lists the images, so `images` has no place"),
+            (d.class_folders.then(|| d.class_folders.span()), "`class_folders` label images by folder"),
+        ];
+        for (span, why) in others {
+            let Some(span) = span else { continue };
+            self.at(
+                SuiteErrorKind::Inconsistent,
+                span,
+                format!("with `yolo`, {why}: choose one"),
+                Some(
+                    "`yolo: data.yaml` with `split: val` reads the images and their labels; `limit` keeps the first N"
+                        .into(),
+                ),
+            );
+            ok = false;
         }
-        Some(DatasetSpec {
-            annotations,
-            root: self.dir.clone(),
-            pattern: d.images.value.clone(),
-            matcher: glob.compile_matcher(),
-            limit: d.limit.as_ref().map(|l| l.value),
-            class_folders: *d.class_folders,
-        })
+        ok.then(|| YoloSpec { data, split: split.unwrap_or_default() })
     }
 
     pub(super) fn impact(&mut self, raw: &RawSuite) -> Option<ImpactRule> {
