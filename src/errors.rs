@@ -307,6 +307,20 @@ mod tests {
                 .into(),
             ),
             (
+                "dataset_yolo",
+                DatasetError::Yolo(Box::new(YoloFileError {
+                    path: path("data/labels/val/a.txt"),
+                    message: "line 2: class 7 is not below nc 3".into(),
+                    source_code: NamedSource::new(
+                        "data/labels/val/a.txt",
+                        "0 0.5 0.5 0.2 0.2\n7 0.1 0.1 0.1 0.1\n".into(),
+                    ),
+                    span: (18, 1).into(),
+                    help: Some("classes are 0 to nc - 1, as `names` lists them".into()),
+                }))
+                .into(),
+            ),
+            (
                 "dataset_selection",
                 DatasetError::Selection {
                     message: "`val/*.jpg` selects no image (relative to suites)".into(),

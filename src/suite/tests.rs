@@ -481,7 +481,12 @@ fn every_error_kind_renders() {
         (K::Inconsistent, VALID.replace("sigma: [0.5, 1.5]", "sigma: []")),
         (K::TooLarge, format!("{VALID}# {}\n", "padding ".repeat(140_000))),
         (K::TooDeep, format!("{VALID}{deep}: 1\n")),
+        (
+            K::UnknownSplit,
+            VALID.replace("  annotations: ann.json\n  images: imgs/*.jpg\n", "  yolo: data.yaml\n  split: vall\n"),
+        ),
     ];
+    std::fs::write(fx.dir.path().join("data.yaml"), "val: images\nnames: [circle]\n").unwrap();
     let dir = fx.dir.path().display().to_string();
     for (kind, text) in cases {
         let Err(Error::Suite(mut invalid)) = fx.parse(&text) else { panic!("{kind:?} should be invalid") };
