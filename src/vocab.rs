@@ -148,6 +148,17 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// Which split of a YOLO dataset's data.yaml a suite runs on.
+    #[derive(Default)]
+    pub enum Split {
+        Train = "train",
+        #[default]
+        Val = "val",
+        Test = "test",
+    }
+}
+
+vocabulary! {
     /// How an image is brought to the network input size.
     pub enum Resize {
         /// Keep the aspect ratio, centre, pad with grey 114.

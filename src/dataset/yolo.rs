@@ -14,54 +14,15 @@ use std::path::{Path, PathBuf};
 
 use miette::{NamedSource, SourceSpan};
 use rayon::prelude::*;
-use schemars::JsonSchema;
+
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::{Annotation, Category, ImageRecord};
 use crate::errors::{DatasetError, YoloFileError};
 use crate::suite::yaml::{self, At};
-
-/// Which split of a data.yaml a suite runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-#[schemars(rename = "YoloSplit")]
-pub enum Split {
-    Train,
-    #[default]
-    Val,
-    Test,
-}
-
-impl Split {
-    pub const NAMES: &'static [&'static str] = &["train", "val", "test"];
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "train" => Some(Self::Train),
-            "val" => Some(Self::Val),
-            "test" => Some(Self::Test),
-            _ => None,
-        }
-    }
-
-    /// The data.yaml key that lists the split's images.
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Train => "train",
-            Self::Val => "val",
-            Self::Test => "test",
-        }
-    }
-}
-
-/// A YOLO dataset as a suite names it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct YoloSpec {
-    /// The data.yaml.
-    pub data: PathBuf,
-    pub split: Split,
-}
+use crate::suite::YoloSpec;
+use crate::vocab::Split;
 
 /// ultralytics' `IMG_FORMATS`: files of other extensions in a split folder are not images.
 const IMG_FORMATS: &[&str] =
@@ -195,11 +156,11 @@ pub fn load(spec: &YoloSpec, limit: Option<usize>) -> Result<super::Dataset, Dat
     let Some(entries) = entries.filter(|e| !e.0.is_empty()) else {
         return Err(source.error(
             yaml::nowhere(),
-            format!("has no `{}` split", spec.split.key()),
+            format!("has no `{}` split", spec.split.name()),
             Some(format!(
                 "add `{}: images/{}` (a folder, or a .txt list of images), or pick another `split` in the suite",
-                spec.split.key(),
-                spec.split.key()
+                spec.split.name(),
+                spec.split.name()
             )),
         ));
     };
@@ -212,7 +173,7 @@ pub fn load(spec: &YoloSpec, limit: Option<usize>) -> Result<super::Dataset, Dat
     if files.is_empty() {
         return Err(source.error(
             entries.span(),
-            format!("the `{}` split holds no image ({})", spec.split.key(), IMG_FORMATS.join(", ")),
+            format!("the `{}` split holds no image ({})", spec.split.name(), IMG_FORMATS.join(", ")),
             None,
         ));
     }

@@ -15,10 +15,9 @@ use std::path::{Path, PathBuf};
 
 use globset::GlobMatcher;
 
-pub use crate::dataset::yolo::{Split, YoloSpec};
 use crate::errors::Error;
 use crate::perturb::PerturbationInfo;
-pub use crate::vocab::{Backend, Channels, Family, ImpactRuleKind, Layout, Resize, RiskFactor};
+pub use crate::vocab::{Backend, Channels, Family, ImpactRuleKind, Layout, Resize, RiskFactor, Split};
 pub use expand::{Case, CaseKind};
 use raw::RawSuite;
 use validate::Validator;
@@ -104,6 +103,14 @@ pub struct PreprocessSpec {
     pub layout: Option<Layout>,
     /// Pixel values are divided by it before `mean` and `std` apply.
     pub scale: Option<f32>,
+}
+
+/// A YOLO dataset as a suite names it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YoloSpec {
+    /// The data.yaml.
+    pub data: PathBuf,
+    pub split: Split,
 }
 
 /// When an image counts as heavily impacted, with its thresholds.

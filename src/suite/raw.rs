@@ -141,7 +141,7 @@ pub struct RawDataset {
     pub yolo: Option<At<String>>,
     /// The split of the `yolo` data.yaml to run on: `train`, `val` (default) or `test`.
     #[serde(default)]
-    #[schemars(with = "Option<crate::dataset::yolo::Split>")]
+    #[schemars(with = "Option<crate::vocab::Split>")]
     pub split: Option<At<String>>,
 }
 
