@@ -4,7 +4,8 @@
 //! budgets. The pipeline, one folder per stage, each reading only the stages before it:
 //!
 //! - [`vocab`], [`errors`], [`config`]: the typed names, every diagnostic, every `SHAKEDOWN_*`
-//!   variable;
+//!   variable; `onnx`: what an ONNX file says about itself (its metadata), read without a
+//!   backend;
 //! - `perturb`: the perturbation catalog (one file each) and the seeding of their randomness;
 //! - [`suite`]: suite files, raw → validated → expanded into cases;
 //! - `dataset`, `model`, `metrics`: images and labels, inference and decoding, COCOeval and
@@ -25,6 +26,7 @@
 
 pub mod config;
 pub mod errors;
+pub(crate) mod onnx;
 pub mod vocab;
 
 pub mod perturb;

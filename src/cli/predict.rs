@@ -9,7 +9,8 @@ use serde_json::json;
 use crate::config::Config;
 use crate::dataset::coco::{self, CocoFile};
 use crate::errors::{DatasetError, Error};
-use crate::model::{onnx_file, Model, EVAL_CONFIDENCE};
+use crate::model::{Model, EVAL_CONFIDENCE};
+use crate::onnx;
 use crate::suite::{self, ModelSpec};
 use crate::vocab::boxes::Detection;
 use crate::vocab::{self, Backend, Family};
@@ -122,7 +123,7 @@ fn model_spec(args: &PredictArgs) -> Result<(ModelSpec, Backend), Error> {
             let backend = env.unwrap_or_default();
             let name = model.file_stem().map_or("model".into(), |s| s.to_string_lossy().into_owned());
             // An ultralytics export names its classes and task: --classes and --family may be left out.
-            let facts = onnx_file::inspect(model).ok().and_then(|f| f.ultralytics()).unwrap_or_default();
+            let facts = onnx::inspect(model).ok().and_then(|f| f.ultralytics()).unwrap_or_default();
             let family = match (&args.family, facts.family) {
                 (Some(_), _) => Family::Yolov8, // set from the flag below
                 (None, Some(family)) => family,

@@ -9,7 +9,6 @@ mod boxes_scores_labels;
 mod classifier;
 mod detr;
 mod nms;
-pub mod onnx_file;
 #[cfg(feature = "ort")]
 mod onnxruntime;
 #[cfg(test)]
@@ -175,7 +174,7 @@ impl Model {
     pub fn load(spec: &ModelSpec, backend: Backend) -> Result<Self, ModelError> {
         // A JSON file or a PyTorch checkpoint named in `path` is named as such, not blamed on
         // the backend's parser.
-        onnx_file::inspect(&spec.path).map_err(|message| ModelError::Load {
+        crate::onnx::inspect(&spec.path).map_err(|message| ModelError::Load {
             path: spec.path.clone(),
             backend: backend.name(),
             message,

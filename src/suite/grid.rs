@@ -73,91 +73,13 @@ impl Validator {
         name: &yaml::At<String>,
         params: &yaml::At<Keyed<RawValues>>,
     ) -> Option<Grid> {
-        let Some(info) = perturb::lookup(name) else {
-            let help = match perturb::closest(name) {
-                Some(close) => format!("did you mean `{close}`? `shakedown perturb --list` shows the catalog"),
-                None => "`shakedown perturb --list` shows the catalog".to_owned(),
-            };
-            self.at(
-                SuiteErrorKind::UnknownPerturbation,
-                name.span(),
-                format!("unknown perturbation `{}`", name.value),
-                Some(help),
-            );
-            return None;
-        };
-        let name_span = name.span();
+        let info = self.catalog_entry(factor, name)?;
         let name = name.as_str();
-        if info.factor != factor {
-            self.at(
-                SuiteErrorKind::WrongRiskFactor,
-                name_span,
-                format!("`{name}` belongs to risk factor `{}`, not `{factor}`", info.factor),
-                Some(format!("move it under `risk_factors.{}`", info.factor)),
-            );
-        }
-        let mut axes: Vec<(String, Vec<Vec<f64>>)> = Vec::new();
         let mut ok = true;
-        let mut explicit = vec![false; info.params.len()];
-        for Entry { key: pname, value: values } in params.iter() {
-            if let RawValues::Range(range) = &values.value {
-                if let Some(problem) = range.problem() {
-                    self.at(
-                        SuiteErrorKind::OutOfRange,
-                        values.span(),
-                        problem,
-                        Some("e.g. `{from: 1, to: 3, step: 0.5}`".into()),
-                    );
-                    ok = false;
-                    continue;
-                }
-            }
-            let spans = value_spans(values);
-            let values = values.to_vec();
-            if values.is_empty() {
-                self.at(SuiteErrorKind::Inconsistent, spans[0], format!("`{}` lists no values", pname.value), None);
-                ok = false;
-                continue;
-            }
-            if pname.as_str() == "severity" {
-                let mut points = Vec::new();
-                for (&s, &span) in values.iter().zip(spans.iter().cycle()) {
-                    if s.fract() != 0.0 || !(1.0..=5.0).contains(&s) {
-                        self.at(
-                            SuiteErrorKind::OutOfRange,
-                            span,
-                            format!("severity must be an integer from 1 to 5, got {s}"),
-                            None,
-                        );
-                        ok = false;
-                    } else {
-                        points.push(vec![s]);
-                    }
-                }
-                axes.push(("severity".into(), points));
-                continue;
-            }
-            let Some((index, pinfo)) = info.param(pname) else {
-                let mut names: Vec<&str> = info.params.iter().map(|p| p.name).collect();
-                names.push("severity");
-                let help = vocab::did_you_mean(pname, &format!("`{name}` takes"), names.iter().copied());
-                self.at(
-                    SuiteErrorKind::UnknownParameter,
-                    pname.span(),
-                    format!("`{name}` has no parameter `{}`", pname.value),
-                    Some(help),
-                );
-                ok = false;
-                continue;
-            };
-            explicit[index] = true;
-            let what = format!("{name}.{} ({})", pname.value, pinfo.unit);
-            for (&value, &span) in values.iter().zip(spans.iter().cycle()) {
-                ok &= self.in_range(value, pinfo.min, pinfo.max, span, &what);
-            }
-            axes.push((pname.value.clone(), values.into_iter().map(|v| vec![v]).collect()));
-        }
-        if axes.iter().any(|(n, _)| n == "severity") && explicit.iter().any(|&e| e) {
+        let axes: Vec<Axis> =
+            params.iter().filter_map(|Entry { key, value }| self.axis(info, name, key, value, &mut ok)).collect();
+        let severity = axes.iter().any(|(n, _)| n == "severity");
+        if severity && axes.iter().any(|(n, _)| n != "severity") {
             self.at(
                 SuiteErrorKind::Inconsistent,
                 params.span(),
@@ -184,7 +106,91 @@ impl Validator {
         }
         ok.then(|| Grid { perturbation: info, points: cartesian(info, &axes) })
     }
+
+    /// The catalog entry a grid names; an unknown name, or one under another risk factor, is
+    /// reported (the latter still returns the entry, so its parameters get checked too).
+    fn catalog_entry(&mut self, factor: RiskFactor, name: &yaml::At<String>) -> Option<&'static PerturbationInfo> {
+        let Some(info) = perturb::lookup(name) else {
+            let help = match perturb::closest(name) {
+                Some(close) => format!("did you mean `{close}`? `shakedown perturb --list` shows the catalog"),
+                None => "`shakedown perturb --list` shows the catalog".to_owned(),
+            };
+            self.at(
+                SuiteErrorKind::UnknownPerturbation,
+                name.span(),
+                format!("unknown perturbation `{}`", name.value),
+                Some(help),
+            );
+            return None;
+        };
+        if info.factor != factor {
+            self.at(
+                SuiteErrorKind::WrongRiskFactor,
+                name.span(),
+                format!("`{}` belongs to risk factor `{}`, not `{factor}`", name.value, info.factor),
+                Some(format!("move it under `risk_factors.{}`", info.factor)),
+            );
+        }
+        Some(info)
+    }
+
+    /// One parameter's values (`severity` or a catalog parameter) as a grid axis. Every wrong
+    /// value is reported and clears `ok`; `None` when the parameter gives no axis at all.
+    fn axis(
+        &mut self,
+        info: &'static PerturbationInfo,
+        name: &str,
+        pname: &yaml::At<String>,
+        values: &yaml::At<RawValues>,
+        ok: &mut bool,
+    ) -> Option<Axis> {
+        if let RawValues::Range(range) = &values.value {
+            if let Some(problem) = range.problem() {
+                let help = Some("e.g. `{from: 1, to: 3, step: 0.5}`".into());
+                self.at(SuiteErrorKind::OutOfRange, values.span(), problem, help);
+                *ok = false;
+                return None;
+            }
+        }
+        let spans = value_spans(values);
+        let values = values.to_vec();
+        if values.is_empty() {
+            self.at(SuiteErrorKind::Inconsistent, spans[0], format!("`{}` lists no values", pname.value), None);
+            *ok = false;
+            return None;
+        }
+        if pname.as_str() == "severity" {
+            let mut points = Vec::new();
+            for (&s, &span) in values.iter().zip(spans.iter().cycle()) {
+                if s.fract() != 0.0 || !(1.0..=5.0).contains(&s) {
+                    let message = format!("severity must be an integer from 1 to 5, got {s}");
+                    self.at(SuiteErrorKind::OutOfRange, span, message, None);
+                    *ok = false;
+                } else {
+                    points.push(vec![s]);
+                }
+            }
+            return Some(("severity".into(), points));
+        }
+        let Some((_, pinfo)) = info.param(pname) else {
+            let mut names: Vec<&str> = info.params.iter().map(|p| p.name).collect();
+            names.push("severity");
+            let help = vocab::did_you_mean(pname, &format!("`{name}` takes"), names.iter().copied());
+            let message = format!("`{name}` has no parameter `{}`", pname.value);
+            self.at(SuiteErrorKind::UnknownParameter, pname.span(), message, Some(help));
+            *ok = false;
+            return None;
+        };
+        let what = format!("{name}.{} ({})", pname.value, pinfo.unit);
+        for (&value, &span) in values.iter().zip(spans.iter().cycle()) {
+            *ok &= self.in_range(value, pinfo.min, pinfo.max, span, &what);
+        }
+        Some((pname.value.clone(), values.into_iter().map(|v| vec![v]).collect()))
+    }
 }
+
+/// One parameter's name and its values, each a one-element point.
+type Axis = (String, Vec<Vec<f64>>);
 
 /// Where each value of a parameter is written: list items one by one, else the whole value
 /// (a single number, or a range).

@@ -56,12 +56,17 @@ pub struct RawModel {
     /// Path of the `.onnx` file, relative to the suite file.
     pub path: At<String>,
     /// Model family, which fixes output decoding and the default pre-processing: `yolov8`
-    /// (ultralytics, `[1, 4 + C, N]`), `yolov5` (`[1, N, 5 + C]`), `detr` (`logits` +
-    /// `pred_boxes`), `boxes-scores-labels` (exports with NMS inside), `classifier` (`[1, C]`).
-    #[schemars(with = "Family")]
-    pub family: At<String>,
+    /// (ultralytics, `[1, 4 + C, N]` or end-to-end `[1, K, 6]`), `yolov5` (`[1, N, 5 + C]`),
+    /// `yolox` (raw head), `detr` (`logits` + `pred_boxes`), `rtdetr`, `boxes-scores-labels`
+    /// (exports with NMS inside), `classifier` (`[1, C]`). May be left out when the export's
+    /// metadata says its task (ultralytics).
+    #[serde(default)]
+    #[schemars(with = "Option<Family>")]
+    pub family: Option<At<String>>,
     /// Class names in the model's output order; matched by name to the dataset's categories.
-    pub classes: At<Vec<String>>,
+    /// May be left out when the export's metadata names them (ultralytics `names`).
+    #[serde(default)]
+    pub classes: Option<At<Vec<String>>>,
     /// Network input `[height, width]`; read from the model when omitted and static.
     #[serde(default)]
     pub input_size: Option<At<[u32; 2]>>,

@@ -555,3 +555,38 @@ fn yolo_misuse_points_at_the_key() {
     let problems = fx.problems(&classifying);
     assert!(problems.iter().any(|p| p.1 == 9 && p.3.contains("YOLO labels give boxes")), "{problems:?}");
 }
+
+/// An ultralytics export says its classes and task: a suite may leave `family` and `classes`
+/// out, and is told when it contradicts them.
+#[test]
+fn export_metadata_fills_in_family_and_classes() {
+    let fx = Fixture::new();
+    let names = "{0: 'circle', 1: 'square'}";
+    let detect = crate::onnx::envelope(&[("names", names), ("task", "detect"), ("imgsz", "[64, 64]")]);
+    std::fs::write(fx.dir.path().join("model.onnx"), detect).unwrap();
+    let bare = VALID.replace("    family: yolov8\n    classes: [circle, square]\n", "");
+    let suite = fx.parse(&bare).unwrap_or_else(|e| panic!("{}", crate::errors::render(&e)));
+    assert_eq!(suite.models[0].family, Family::Yolov8);
+    assert_eq!(suite.models[0].classes, ["circle", "square"]);
+
+    // Another class count than the export names.
+    let (kind, line, _, message, help) = one(fx.problems(&VALID.replace("[circle, square]", "[circle, square, star]")));
+    assert_eq!((kind, line), (K::Inconsistent, 7), "{message}");
+    assert!(message.contains("lists 3 classes, but the export names 2") && help.contains("circle, square"), "{help}");
+    // Renamed classes of the same count are allowed (to match the dataset's names).
+    assert!(fx.parse(&VALID.replace("[circle, square]", "[round, square]")).is_ok());
+
+    // The other task than the export's.
+    let classify = crate::onnx::envelope(&[("names", names), ("task", "classify")]);
+    std::fs::write(fx.dir.path().join("model.onnx"), classify).unwrap();
+    let (kind, line, _, message, _) = one(fx.problems(VALID));
+    assert_eq!((kind, line), (K::Inconsistent, 6), "{message}");
+    assert!(message.contains("exported for task `classify`, but the suite says family `yolov8`"), "{message}");
+
+    // A file without metadata: the suite must say both.
+    std::fs::write(fx.dir.path().join("model.onnx"), b"x").unwrap();
+    let problems = fx.problems(&bare);
+    let messages: Vec<&str> = problems.iter().map(|p| p.3.as_str()).collect();
+    assert!(messages.iter().any(|m| m.contains("needs a `family`")), "{messages:?}");
+    assert!(messages.iter().any(|m| m.contains("needs its class names")), "{messages:?}");
+}

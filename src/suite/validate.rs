@@ -11,6 +11,7 @@ use super::raw::{self, RawSuite};
 use super::yaml::{self, nowhere, At, RawError};
 use super::*;
 use crate::errors::{Error, InvalidSuite, SuiteError, SuiteErrorKind};
+use crate::onnx::ExportFacts;
 use crate::vocab::{self, Backend, Channels, Family, Layout, Resize};
 
 /// Collects every problem of one suite instead of stopping at the first.
@@ -171,8 +172,11 @@ impl Validator {
                 )
             };
             // `models` holds only the models that resolved: find the one written under that name.
-            let span =
-                raw.models.iter().find(|m| m.name.value == models[i].name).map_or(nowhere(), |m| m.family.span());
+            let span = raw
+                .models
+                .iter()
+                .find(|m| m.name.value == models[i].name)
+                .map_or(nowhere(), |m| m.family.as_ref().map_or(m.name.span(), |f| f.span()));
             self.at(SuiteErrorKind::Inconsistent, span, message, Some(help.into()));
         }
         let d = &raw.dataset;
@@ -246,19 +250,12 @@ impl Validator {
                 );
             }
             let path = self.existing_file(&m.path, "model file");
-            let family = Family::from_name(&m.family);
-            if family.is_none() {
-                let help = vocab::did_you_mean(&m.family, "families", Family::NAMES.iter().copied());
-                self.at(
-                    SuiteErrorKind::UnknownFamily,
-                    m.family.span(),
-                    format!("unknown model family `{}`", m.family.value),
-                    Some(help),
-                );
-            }
-            if m.classes.is_empty() {
-                self.at(SuiteErrorKind::Inconsistent, m.classes.span(), "a model needs its class names".into(), None);
-            }
+            // What the export says about itself fills in what the suite leaves out, and a suite
+            // that contradicts it is told so.
+            let facts =
+                path.is_file().then(|| crate::onnx::inspect(&path).ok()).flatten().and_then(|f| f.ultralytics());
+            let family = self.family(m, facts.as_ref());
+            let classes = self.classes(m, facts.as_ref());
             let confidence = self.optional_in_range(m.confidence.as_ref(), ModelSpec::DEFAULT_CONFIDENCE, "confidence");
             let iou = self.optional_in_range(m.iou.as_ref(), ModelSpec::DEFAULT_IOU, "iou");
             if let Some(size @ At { value: [h, w], .. }) = &m.input_size {
@@ -281,7 +278,7 @@ impl Validator {
                     name: m.name.value.clone(),
                     path,
                     family,
-                    classes: m.classes.value.clone(),
+                    classes,
                     input_size: m.input_size.as_ref().map(|s| s.value),
                     confidence: confidence as f32,
                     iou: iou as f32,
@@ -292,6 +289,72 @@ impl Validator {
             }
         }
         models
+    }
+
+    /// A model's family: the suite's, else the one its export's metadata implies; a suite
+    /// family of the other task than the export's (detector vs classifier) is an error.
+    fn family(&mut self, m: &raw::RawModel, facts: Option<&ExportFacts>) -> Option<Family> {
+        let exported = facts.and_then(|f| f.family);
+        let Some(written) = &m.family else {
+            if exported.is_none() {
+                let help = vocab::did_you_mean("", "families", Family::NAMES.iter().copied());
+                self.at(
+                    SuiteErrorKind::Inconsistent,
+                    m.name.span(),
+                    format!("model `{}` needs a `family`: its file does not say its task", m.name.value),
+                    Some(help),
+                );
+            }
+            return exported;
+        };
+        let Some(family) = Family::from_name(written) else {
+            let help = vocab::did_you_mean(written, "families", Family::NAMES.iter().copied());
+            let message = format!("unknown model family `{}`", written.value);
+            self.at(SuiteErrorKind::UnknownFamily, written.span(), message, Some(help));
+            return None;
+        };
+        let classifier = |f: Family| f == Family::Classifier;
+        if let (Some(exported), Some(facts)) = (exported, facts) {
+            if classifier(exported) != classifier(family) {
+                let task = facts.task.as_deref().unwrap_or("?");
+                self.at(
+                    SuiteErrorKind::Inconsistent,
+                    written.span(),
+                    format!(
+                        "model `{}` is exported for task `{task}`, but the suite says family `{family}`",
+                        m.name.value
+                    ),
+                    Some(format!("its metadata implies family `{exported}`; remove `family` to use it")),
+                );
+            }
+        }
+        Some(family)
+    }
+
+    /// A model's classes: the suite's, else its export's `names`. A suite that lists another
+    /// number of classes than the export names is an error; other names of the same count are
+    /// fine (renamed to match the dataset's categories).
+    fn classes(&mut self, m: &raw::RawModel, facts: Option<&ExportFacts>) -> Vec<String> {
+        let exported = facts.map(|f| f.classes.clone()).filter(|c| !c.is_empty());
+        let Some(written) = &m.classes else {
+            return exported.unwrap_or_else(|| {
+                let message = format!("model `{}` needs its class names: its file does not name them", m.name.value);
+                self.at(SuiteErrorKind::Inconsistent, m.name.span(), message, Some("add `classes: [a, b, …]`".into()));
+                Vec::new()
+            });
+        };
+        if written.is_empty() {
+            self.at(SuiteErrorKind::Inconsistent, written.span(), "a model needs its class names".into(), None);
+        }
+        if let Some(exported) = exported.filter(|e| !written.is_empty() && e.len() != written.len()) {
+            self.at(
+                SuiteErrorKind::Inconsistent,
+                written.span(),
+                format!("`classes` lists {} classes, but the export names {}", written.len(), exported.len()),
+                Some(format!("remove `classes` to use the export's: {}", exported.join(", "))),
+            );
+        }
+        written.value.clone()
     }
 
     /// A 0-1 model setting, or its default when the suite leaves it out.

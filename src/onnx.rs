@@ -130,8 +130,11 @@ impl OnnxFile {
             }
         });
         let task = self.metadata.get("task").cloned();
+        // RT-DETR exports say `detect` too; their description names the architecture.
+        let rtdetr = self.metadata.get("description").is_some_and(|d| d.contains("RT-DETR"));
         let family = match task.as_deref() {
             Some("classify") => Some(Family::Classifier),
+            Some("detect") if rtdetr => Some(Family::Rtdetr),
             Some("detect") => Some(Family::Yolov8),
             _ => None,
         };
@@ -158,6 +161,24 @@ fn python_dict_values(text: &str) -> Option<Vec<String>> {
     entries.sort_by_key(|(k, _)| *k);
     let contiguous = entries.iter().enumerate().all(|(i, (k, _))| *k == i as u64);
     contiguous.then(|| entries.into_iter().map(|(_, v)| v).collect())
+}
+
+/// The envelope of an ONNX model with `metadata`, for tests: ir_version 8, an empty graph.
+#[cfg(test)]
+pub(crate) fn envelope(metadata: &[(&str, &str)]) -> Vec<u8> {
+    let field = |number: u64, body: &[u8]| {
+        let mut out = vec![((number << 3) | 2) as u8, body.len() as u8];
+        out.extend_from_slice(body);
+        out
+    };
+    let mut bytes = vec![0x08, 0x08];
+    bytes.extend(field(2, b"pytorch"));
+    bytes.extend(field(7, b"\x0a\x00"));
+    for (k, v) in metadata {
+        let entry = [field(1, k.as_bytes()), field(2, v.as_bytes())].concat();
+        bytes.extend(field(14, &entry));
+    }
+    bytes
 }
 
 #[cfg(test)]
