@@ -42,6 +42,7 @@ pub fn main(default_dir: &Path) -> ExitCode {
 pub fn run(args: &Arguments, location: &Path, config: &Config) -> Result<Conclusion, Vec<Error>> {
     let runs = load_suites(location, config)?;
     let runs: Vec<Arc<SuiteRun>> = runs.into_iter().map(Arc::new).collect();
+    insta_reports_only(); // before the trials' threads start
     let started = Instant::now();
     let conclusion = libtest_mimic::run(args, trials(&runs));
     if !args.list {

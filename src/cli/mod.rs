@@ -59,7 +59,7 @@ enum Command {
         #[arg(default_value = ".")]
         dir: PathBuf,
         /// Depend on a shakedown checkout by path instead of the published version.
-        #[arg(long, value_name = "SHAKEDOWN_CHECKOUT")]
+        #[arg(long, value_name = "CHECKOUT")]
         path: Option<PathBuf>,
         /// The ONNX model the suite tests.
         #[arg(long, value_name = "M.onnx")]

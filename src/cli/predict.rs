@@ -69,18 +69,8 @@ pub fn run(args: &PredictArgs) -> Result<String, Error> {
         })
         .collect::<Result<_, _>>()?;
     let categories = category_ids(&spec.classes, gt.as_ref());
-    let model = Model::load(&spec, backend)?;
-    model.warnings().iter().for_each(|w| crate::output::terminal::warning(w));
-    let predictions: Vec<Vec<Detection>> = args
-        .images
-        .par_iter()
-        .map(|path| {
-            let image = image::open(path)
-                .map_err(|e| DatasetError::Image { path: path.clone(), message: e.to_string() })?
-                .into_rgb8();
-            Ok(model.predict_above(&image, conf)?)
-        })
-        .collect::<Result<_, Error>>()?;
+    let model = load(&spec, backend)?;
+    let predictions = on_each_image(&args.images, |image| model.predict_above(image, conf))?;
     Ok(if args.json {
         coco_results(&image_ids, &predictions, &categories)
     } else {
@@ -226,24 +216,37 @@ fn coco_results(
     }
 }
 
+/// The model, its load-time warnings printed.
+fn load(spec: &ModelSpec, backend: Backend) -> Result<Model, Error> {
+    let model = Model::load(spec, backend)?;
+    model.warnings().iter().for_each(|w| crate::output::terminal::warning(w));
+    Ok(model)
+}
+
+/// `f` on every image, decoded, in parallel, in the order given.
+fn on_each_image<T: Send>(
+    images: &[PathBuf],
+    f: impl Fn(&image::RgbImage) -> Result<T, crate::errors::ModelError> + Sync,
+) -> Result<Vec<T>, Error> {
+    images
+        .par_iter()
+        .map(|path| {
+            let image = image::open(path)
+                .map_err(|e| DatasetError::Image { path: path.clone(), message: e.to_string() })?
+                .into_rgb8();
+            Ok(f(&image)?)
+        })
+        .collect()
+}
+
 /// How many classes `predict` shows per image for a classifier.
 const TOP: usize = 5;
 
 /// A classifier's top classes per image: a table, or with `--json` one object per image,
 /// `{"image", "top": [{"class", "index", "probability"}]}`.
 fn classify(args: &PredictArgs, spec: &ModelSpec, backend: Backend) -> Result<String, Error> {
-    let model = Model::load(spec, backend)?;
-    model.warnings().iter().for_each(|w| crate::output::terminal::warning(w));
-    let probabilities: Vec<Vec<f32>> = args
-        .images
-        .par_iter()
-        .map(|path| {
-            let image = image::open(path)
-                .map_err(|e| DatasetError::Image { path: path.clone(), message: e.to_string() })?
-                .into_rgb8();
-            Ok(model.classify(&image)?)
-        })
-        .collect::<Result<_, Error>>()?;
+    let model = load(spec, backend)?;
+    let probabilities = on_each_image(&args.images, |image| model.classify(image))?;
     let name = |i: usize| spec.classes.get(i).cloned().unwrap_or_else(|| i.to_string());
     let top = |p: &[f32]| -> Vec<(usize, f32)> {
         crate::metrics::classification::ranked(p).into_iter().take(TOP).map(|i| (i, p[i])).collect()
