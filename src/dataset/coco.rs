@@ -210,10 +210,11 @@ fn floor_char(text: &str, mut i: usize) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const GT: &str = r#"{
+    /// A small annotation file: optional `area`, `iscrowd` and `file_name`, one crowd box.
+    pub(crate) const GT: &str = r#"{
   "images": [{"id": 1, "file_name": "a.jpg"}, {"id": 2}],
   "categories": [{"id": 7, "name": "cat"}],
   "annotations": [

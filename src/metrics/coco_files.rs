@@ -60,14 +60,7 @@ mod tests {
         f
     }
 
-    const GT: &str = r#"{
-  "images": [{"id": 1, "file_name": "a.jpg"}, {"id": 2}],
-  "categories": [{"id": 7, "name": "cat"}],
-  "annotations": [
-    {"id": 1, "image_id": 1, "category_id": 7, "bbox": [0, 0, 10, 20]},
-    {"id": 2, "image_id": 2, "category_id": 7, "bbox": [5, 5, 10, 10], "area": 50.5, "iscrowd": 1}
-  ]
-}"#;
+    use crate::dataset::coco::tests::GT;
 
     #[test]
     fn perfect_detection_from_files() {
