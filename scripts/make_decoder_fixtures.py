@@ -13,6 +13,8 @@ Writes tests/fixtures/decoders/<family>_<case>.json. Raw outputs are synthetic (
 clustered overlapping boxes, exact score ties, boxes crossing the border, several classes, and
 original images of different sizes and aspect ratios (per family at least a square, COCO's
 640x427 and an odd tiny 33x17, enlarged with odd padding). Rerunning reproduces the same files.
+`--only val` writes the yolov8_val_* and yolov5_val_* cases: the validators' multi-label
+selection (ultralytics `yolo val`, yolov5 `val.py`) at their default thresholds.
 
 References:
 - yolov8: ultralytics `utils.nms.non_max_suppression` + `utils.ops.scale_boxes`, as its
@@ -149,14 +151,14 @@ def write(name, fixture):
     print(f"{name}: {len(fixture['detections'])} detections, {len(text)} bytes")
 
 
-def yolov8_case(rng, name, image_wh, input_hw, classes, n_anchors, conf, iou, max_det):
+def yolov8_case(rng, name, image_wh, input_hw, classes, n_anchors, conf, iou, max_det, multi_label=False):
     boxes, scores = yolo_rows(rng, input_hw, n_anchors, classes, n_objects=10, tie_score=0.75)
     raw = np.concatenate([boxes, scores], 1).T[None].astype(np.float32)  # [1, 4 + C, N]
     w0, h0 = image_wh
     lb = LetterBox(tuple(input_hw), auto=False)(image=np.zeros((h0, w0, 3), np.uint8))
     paste = paste_of(lb)
     assert lb.shape[:2] == tuple(input_hw)
-    out = ul_nms(torch.from_numpy(raw.copy()), conf, iou, max_det=max_det)[0]
+    out = ul_nms(torch.from_numpy(raw.copy()), conf, iou, max_det=max_det, multi_label=multi_label)[0]
     out[:, :4] = ul_ops.scale_boxes(tuple(input_hw), out[:, :4], (h0, w0, 3))
     write(
         f"yolov8_{name}",
@@ -169,6 +171,7 @@ def yolov8_case(rng, name, image_wh, input_hw, classes, n_anchors, conf, iou, ma
             "conf": conf,
             "iou": iou,
             "max_det": max_det,
+            "multi_label": multi_label,
             "letterbox": paste,
             "map_back": map_back_of(ul_ops.scale_boxes, input_hw, image_wh, paste),
             "outputs": [{"name": "output0", "shape": list(raw.shape), "data": f32(raw)}],
@@ -177,7 +180,7 @@ def yolov8_case(rng, name, image_wh, input_hw, classes, n_anchors, conf, iou, ma
     )
 
 
-def yolov5_case(rng, name, image_wh, input_hw, classes, n_anchors, conf, iou, max_det, many_ties=False):
+def yolov5_case(rng, name, image_wh, input_hw, classes, n_anchors, conf, iou, max_det, many_ties=False, multi_label=False):
     boxes, scores = yolo_rows(rng, input_hw, n_anchors, classes, n_objects=10, tie_score=0.8)
     # Objectness times class probability is the score: split each anchor's best score into the two.
     obj = np.clip(scores.max(1) * rng.uniform(1.0, 1.3, n_anchors), 0, 1).astype(np.float32)
@@ -196,7 +199,7 @@ def yolov5_case(rng, name, image_wh, input_hw, classes, n_anchors, conf, iou, ma
     img, _, _ = y5_letterbox(np.zeros((h0, w0, 3), np.uint8), tuple(input_hw), auto=False)
     assert img.shape[:2] == tuple(input_hw)
     paste = paste_of(img)
-    out = y5_nms(torch.from_numpy(raw.copy()), conf, iou, max_det=max_det)[0]
+    out = y5_nms(torch.from_numpy(raw.copy()), conf, iou, max_det=max_det, multi_label=multi_label)[0]
     out[:, :4] = y5_scale_boxes(tuple(input_hw), out[:, :4], (h0, w0, 3))
     fixture = {
         "family": "yolov5",
@@ -207,6 +210,7 @@ def yolov5_case(rng, name, image_wh, input_hw, classes, n_anchors, conf, iou, ma
         "conf": conf,
         "iou": iou,
         "max_det": max_det,
+        "multi_label": multi_label,
         "letterbox": paste,
         "map_back": map_back_of(y5_scale_boxes, input_hw, image_wh, paste),
         "outputs": [{"name": "output0", "shape": list(raw.shape), "data": f32(raw)}],
@@ -219,7 +223,7 @@ def yolov5_case(rng, name, image_wh, input_hw, classes, n_anchors, conf, iou, ma
             self, dim=dim, descending=descending, stable=True
         )
         try:
-            stable = y5_nms(torch.from_numpy(raw.copy()), conf, iou, max_det=max_det)[0]
+            stable = y5_nms(torch.from_numpy(raw.copy()), conf, iou, max_det=max_det, multi_label=multi_label)[0]
         finally:
             torch.Tensor.argsort = argsort
         stable[:, :4] = y5_scale_boxes(tuple(input_hw), stable[:, :4], (h0, w0, 3))
@@ -432,6 +436,16 @@ def main():
         # in 128x128 is 128 x 65.94, truncated to 65 where a rounding letterbox gives 66.
         for (image_wh, tag), input_hw in zip(sizes, [[96, 160], [96, 160], [128, 128]]):
             yolox_case(rng, yolox, tag, image_wh, input_hw, 3, 0.1, 0.45)
+    if wanted("val"):
+        # The validators' selection (`yolo val`, yolov5 val.py): multi-label NMS at their
+        # defaults, conf 0.001, iou 0.7 (ultralytics) or 0.6 (val.py), 300 per image.
+        rng = np.random.default_rng([SEED, 3])
+        for image_wh, tag in sizes:
+            yolov8_case(rng, f"val_{tag}", image_wh, [320, 320], 3, 120, 0.001, 0.7, 300, multi_label=True)
+            yolov5_case(rng, f"val_{tag}", image_wh, [320, 320], 3, 120, 0.001, 0.6, 300, multi_label=True)
+        # A cap that cuts through the second labels, and tied products across labels.
+        yolov8_case(rng, "val_capped", [640, 480], [320, 320], 4, 150, 0.001, 0.7, 20, multi_label=True)
+        yolov5_case(rng, "val_ties", [640, 101], [256, 320], 2, 150, 0.001, 0.6, 300, many_ties=True, multi_label=True)
     if wanted("rtdetr"):
         from ultralytics import __version__ as ul_version
         from ultralytics.models.rtdetr.predict import RTDETRPredictor

@@ -5,12 +5,12 @@ use std::collections::BTreeSet;
 
 use crate::metrics::impact::{ClassRisk, ImageImpact};
 use crate::metrics::Validation;
-use crate::vocab::boxes::Detection;
+use crate::vocab::boxes::ImageDetections;
 
 /// What a model says about each image, in dataset order.
 pub enum Predictions {
-    /// Detectors: boxes at `EVAL_CONFIDENCE` and above, best first.
-    Boxes(Vec<Vec<Detection>>),
+    /// Detectors: per image, the boxes mAP scores and the boxes the impact rule reads.
+    Boxes(Vec<ImageDetections>),
     /// Classifiers: class probabilities.
     Classes(Vec<Vec<f32>>),
 }

@@ -303,6 +303,17 @@ pub mod boxes {
         pub class: usize,
     }
 
+    /// One image's detections, both read from one forward pass, in original image pixels.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct ImageDetections {
+        /// What mAP scores: down to the evaluation threshold (0.001), selected as the family's
+        /// validator does (`yolo val`, yolov5 `val.py`: every class above it may label a box).
+        pub val: Vec<Detection>,
+        /// What the impact rule reads: above the model's `confidence`, selected as the family's
+        /// predictor does (`yolo predict`: one label per box).
+        pub shown: Vec<Detection>,
+    }
+
     /// Intersection over union of two `[x1, y1, x2, y2]` boxes (0 when the union is empty).
     pub fn iou(a: &BBox, b: &BBox) -> f32 {
         let iw = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);

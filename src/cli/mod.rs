@@ -86,7 +86,7 @@ enum Command {
         /// The ONNX model (or the one --suite names).
         #[arg(long, value_name = "MODEL.onnx")]
         model: Option<PathBuf>,
-        /// Its family: yolov8, yolov5, detr, boxes-scores-labels.
+        /// Its family (see `shakedown schema`); optional when the export's metadata says it.
         #[arg(long)]
         family: Option<String>,
         /// Class names in the model's output order, comma-separated.
@@ -114,6 +114,11 @@ enum Command {
         /// Print COCO results json.
         #[arg(long)]
         json: bool,
+        /// Let every class above --conf label a box, as `yolo val` and yolov5's val.py select
+        /// the detections they score (yolov8 and yolov5 families; the suite's mAP is computed
+        /// so). Without it one label per box, as `yolo predict`.
+        #[arg(long)]
+        multi_label: bool,
         #[arg(required = true, value_name = "IMAGE")]
         images: Vec<PathBuf>,
     },
@@ -151,7 +156,20 @@ pub fn main() -> ExitCode {
             emit(&suite::json_schema());
             Ok(())
         }
-        Command::Predict { model, family, classes, suite, model_name, conf, iou, input_size, gt, json, images } => {
+        Command::Predict {
+            model,
+            family,
+            classes,
+            suite,
+            model_name,
+            conf,
+            iou,
+            input_size,
+            gt,
+            json,
+            multi_label,
+            images,
+        } => {
             let args = predict::PredictArgs {
                 model,
                 family,
@@ -163,6 +181,7 @@ pub fn main() -> ExitCode {
                 input_size,
                 gt,
                 json,
+                multi_label,
                 images,
             };
             predict::run(&args).map(|out| emit(&out))

@@ -31,6 +31,8 @@ pub struct PredictArgs {
     /// COCO ground truth: image ids by file name, category ids by class name.
     pub gt: Option<PathBuf>,
     pub json: bool,
+    /// Every class above `conf` may label a box (the YOLO validators' selection).
+    pub multi_label: bool,
     pub images: Vec<PathBuf>,
 }
 
@@ -70,7 +72,10 @@ pub fn run(args: &PredictArgs) -> Result<String, Error> {
         .collect::<Result<_, _>>()?;
     let categories = category_ids(&spec.classes, gt.as_ref());
     let model = load(&spec, backend)?;
-    let predictions = on_each_image(&args.images, |image| model.predict_above(image, conf))?;
+    let predictions = on_each_image(&args.images, |image| match args.multi_label {
+        true => model.predict_multi_label_above(image, conf),
+        false => model.predict_above(image, conf),
+    })?;
     Ok(if args.json {
         coco_results(&image_ids, &predictions, &categories)
     } else {

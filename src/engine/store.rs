@@ -18,6 +18,7 @@ use crate::outcome::{CleanOutcome, FactorOutcome, PerturbedOutcome, Predictions}
 use crate::perturb::{self, Homography, Perturbation};
 use crate::suite::expand::{self, Case};
 use crate::suite::{ModelSpec, Suite};
+use crate::vocab::boxes::Detection;
 use crate::vocab::Family;
 
 type Shared<T> = Result<Arc<T>, Arc<Error>>;
@@ -164,7 +165,7 @@ impl SuiteRun {
             let (p, motions) = self.infer_all(loaded, perturb, |image| model.classify(image))?;
             (Predictions::Classes(p), motions)
         } else {
-            let (p, motions) = self.infer_all(loaded, perturb, |image| model.predict(image))?;
+            let (p, motions) = self.infer_all(loaded, perturb, |image| model.detect(image))?;
             (Predictions::Boxes(p), motions)
         })
     }
@@ -184,12 +185,16 @@ impl SuiteRun {
             Predictions::Classes(p) => {
                 Validation::Classification(classification::evaluate(&loaded.dataset, p, classes))
             }
-            Predictions::Boxes(p) if motions.iter().any(Option::is_some) => {
-                let sizes: Vec<(u32, u32)> = loaded.images.iter().map(|i| i.dimensions()).collect();
-                let moved = metrics::moved_ground_truth(&loaded.dataset, motions, &sizes);
-                Validation::Detection(metrics::coco_stats_against(&loaded.dataset, &moved, p, classes))
+            Predictions::Boxes(p) => {
+                let val: Vec<&[Detection]> = p.iter().map(|d| d.val.as_slice()).collect();
+                Validation::Detection(if motions.iter().any(Option::is_some) {
+                    let sizes: Vec<(u32, u32)> = loaded.images.iter().map(|i| i.dimensions()).collect();
+                    let moved = metrics::moved_ground_truth(&loaded.dataset, motions, &sizes);
+                    metrics::coco_stats_against(&loaded.dataset, &moved, &val, classes)
+                } else {
+                    metrics::coco_stats(&loaded.dataset, &val, classes)
+                })
             }
-            Predictions::Boxes(p) => Validation::Detection(metrics::coco_stats(&loaded.dataset, p, classes)),
         })
     }
 
@@ -230,8 +235,7 @@ impl SuiteRun {
                     || format!("{}: {key}", model.spec.name),
                     || self.predict_all(model, &loaded, Some((op.as_ref(), &key))),
                 )?;
-                let (impacts, present) =
-                    self.impacts(&loaded, model, classes, &clean.predictions, &predictions, &motions);
+                let (impacts, present) = self.impacts(&loaded, classes, &clean.predictions, &predictions, &motions);
                 let risk = impact::risk_score(&impacts);
                 let class_risk = impact::class_risk(&impacts, &present);
                 let validation = Self::validate(&loaded, &predictions, &motions, classes);
@@ -245,7 +249,6 @@ impl SuiteRun {
     fn impacts(
         &self,
         loaded: &Loaded,
-        model: &Model,
         classes: &ClassMap,
         clean: &Predictions,
         perturbed: &Predictions,
@@ -272,20 +275,19 @@ impl SuiteRun {
                 })
                 .unzip(),
             (Predictions::Boxes(clean), Predictions::Boxes(perturbed)) => {
-                let conf = model.spec.confidence;
                 records
                     .iter()
                     .enumerate()
                     .map(|(i, record)| {
                         // Geometry moves the content: labels and clean predictions move along.
                         let (motion, (w, h)) = (motions[i].as_ref(), loaded.images[i].dimensions());
-                        let clean_boxes = metrics::confident(&clean[i], classes, conf);
+                        let clean_boxes = metrics::labeled(&clean[i].shown, classes);
                         let impact = impact::assess(
                             self.suite.impact,
                             record.id,
                             &metrics::move_boxes(&loaded.labels[i], motion, w, h),
                             &metrics::move_boxes(&clean_boxes, motion, w, h),
-                            &metrics::confident(&perturbed[i], classes, conf),
+                            &metrics::labeled(&perturbed[i].shown, classes),
                         );
                         let shown = if loaded.dataset.is_labeled() { &loaded.labels[i] } else { &clean_boxes };
                         (impact, shown.iter().map(|b| b.category_id).collect())

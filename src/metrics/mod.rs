@@ -93,7 +93,7 @@ impl ClassMap {
 }
 
 /// COCO stats of per-image predictions (in dataset order) against the dataset's labels.
-pub fn coco_stats(dataset: &Dataset, predictions: &[Vec<Detection>], classes: &ClassMap) -> CocoStats {
+pub fn coco_stats(dataset: &Dataset, predictions: &[&[Detection]], classes: &ClassMap) -> CocoStats {
     coco_stats_against(dataset, &ground_truth(dataset), predictions, classes)
 }
 
@@ -159,7 +159,7 @@ pub fn move_boxes(boxes: &[LabeledBox], motion: Option<&Homography>, width: u32,
 pub fn coco_stats_against(
     dataset: &Dataset,
     ground_truth: &[GroundTruth],
-    predictions: &[Vec<Detection>],
+    predictions: &[&[Detection]],
     classes: &ClassMap,
 ) -> CocoStats {
     let image_ids: Vec<u64> = dataset.images.iter().map(|i| i.id).collect();
@@ -197,11 +197,10 @@ pub fn labels(dataset: &Dataset, index: usize) -> Vec<LabeledBox> {
         .collect()
 }
 
-/// Predictions at or above `confidence`, mapped to categories, best first.
-pub fn confident(detections: &[Detection], classes: &ClassMap, confidence: f32) -> Vec<LabeledBox> {
+/// Detections mapped to categories, best first (classes the dataset lacks are left out).
+pub fn labeled(detections: &[Detection], classes: &ClassMap) -> Vec<LabeledBox> {
     detections
         .iter()
-        .filter(|d| d.score >= confidence)
         .filter_map(|d| Some(LabeledBox { bbox: d.bbox, category_id: classes.category(d.class)? }))
         .collect()
 }

@@ -75,7 +75,15 @@ mod tests {
     }
 
     fn params(classes: Option<usize>) -> DecodeParams {
-        DecodeParams { classes, min_score: 0.3, iou: 0.7, max_detections: 10, input_hw: [100, 100], to_image: None }
+        DecodeParams {
+            classes,
+            min_score: 0.3,
+            iou: 0.7,
+            max_detections: 10,
+            input_hw: [100, 100],
+            to_image: None,
+            multi_label: false,
+        }
     }
 
     #[test]

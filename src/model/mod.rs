@@ -29,7 +29,7 @@ use image::RgbImage;
 
 use crate::errors::ModelError;
 use crate::suite::ModelSpec;
-pub use crate::vocab::boxes::Detection;
+pub use crate::vocab::boxes::{Detection, ImageDetections};
 use crate::vocab::{Backend, Family, Layout};
 use argsort::torch_argsort_descending;
 use preprocess::Geometry;
@@ -131,6 +131,30 @@ pub struct DecodeParams {
     pub input_hw: [u32; 2],
     /// The map to image pixels, when an image is at hand: YOLOX's NMS measures overlap there.
     pub to_image: Option<Geometry>,
+    /// Every class above `min_score` becomes a candidate, not only the best one (the YOLO
+    /// validators' `multi_label=True`); families that choose one class per box ignore it.
+    pub multi_label: bool,
+}
+
+/// How a family's own validator selects the detections it scores (ultralytics `yolo val`,
+/// yolov5 `val.py`), where that differs from how its predictor shows them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ValSelection {
+    pub iou: f32,
+    pub max_detections: usize,
+}
+
+impl Family {
+    /// `None`: the family's validator keeps what its predictor keeps, down to `EVAL_CONFIDENCE`.
+    pub fn val_selection(self) -> Option<ValSelection> {
+        match self {
+            // ultralytics `DetectionValidator`: conf 0.001, iou 0.7, max_det 300, multi_label.
+            Family::Yolov8 => Some(ValSelection { iou: 0.7, max_detections: 300 }),
+            // yolov5 `val.py`'s defaults: conf 0.001, iou 0.6, max_det 300, multi_label.
+            Family::Yolov5 => Some(ValSelection { iou: 0.6, max_detections: 300 }),
+            _ => None,
+        }
+    }
 }
 
 /// Candidates kept before NMS, ultralytics' and yolov5's `max_nms`.
@@ -231,20 +255,54 @@ impl Model {
         &self.preprocess
     }
 
-    /// Detections at `EVAL_CONFIDENCE` and above, best first, in original image pixels.
-    pub fn predict(&self, image: &RgbImage) -> Result<Vec<Detection>, ModelError> {
-        self.predict_above(image, EVAL_CONFIDENCE)
+    /// One forward pass read twice: for mAP as the family's validator, for the impact rule as
+    /// its predictor (see `ImageDetections`).
+    pub fn detect(&self, image: &RgbImage) -> Result<ImageDetections, ModelError> {
+        let (outputs, geometry) = self.forward_boxes(image)?;
+        let confidence = self.spec.confidence;
+        Ok(match self.spec.family.val_selection() {
+            Some(val) => ImageDetections {
+                val: self.decode(&outputs, geometry, self.val_params(EVAL_CONFIDENCE, val))?,
+                shown: self.decode(&outputs, geometry, self.params(confidence))?,
+            },
+            None => {
+                let val = self.decode(&outputs, geometry, self.params(EVAL_CONFIDENCE))?;
+                let shown = val.iter().filter(|d| d.score > confidence).copied().collect();
+                ImageDetections { val, shown }
+            }
+        })
     }
 
-    /// Detections scoring above `min_score`, best first, in original image pixels.
+    /// Detections scoring above `min_score`, best first, in original image pixels, selected as
+    /// the family's predictor does (`yolo predict`: one label per box).
     pub fn predict_above(&self, image: &RgbImage, min_score: f32) -> Result<Vec<Detection>, ModelError> {
+        let (outputs, geometry) = self.forward_boxes(image)?;
+        self.decode(&outputs, geometry, self.params(min_score))
+    }
+
+    /// As `predict_above`, but every class above `min_score` may label a box, as the YOLO
+    /// validators select them (the model's `iou` and `max_detections` still apply).
+    pub fn predict_multi_label_above(&self, image: &RgbImage, min_score: f32) -> Result<Vec<Detection>, ModelError> {
+        let (outputs, geometry) = self.forward_boxes(image)?;
+        self.decode(&outputs, geometry, DecodeParams { multi_label: true, ..self.params(min_score) })
+    }
+
+    fn forward_boxes(&self, image: &RgbImage) -> Result<(Vec<Tensor>, Geometry), ModelError> {
         if self.spec.family == Family::Classifier {
             return Err(self.task_error("gives class probabilities, not boxes: use `Model::classify`"));
         }
         let (input, geometry) = self.preprocess.apply(image, self.input_hw);
-        let outputs = self.run(input)?;
-        let params = DecodeParams { to_image: Some(geometry), ..self.params(min_score) };
-        let mut detections = self.spec.family.decode(&outputs, &params).map_err(|m| self.family_error(m))?;
+        Ok((self.run(input)?, geometry))
+    }
+
+    fn decode(
+        &self,
+        outputs: &[Tensor],
+        geometry: Geometry,
+        params: DecodeParams,
+    ) -> Result<Vec<Detection>, ModelError> {
+        let params = DecodeParams { to_image: Some(geometry), ..params };
+        let mut detections = self.spec.family.decode(outputs, &params).map_err(|m| self.family_error(m))?;
         for d in &mut detections {
             d.bbox = geometry.to_image(d.bbox);
         }
@@ -254,7 +312,7 @@ impl Model {
     /// Class probabilities of a `classifier` model, in the order of its classes.
     pub fn classify(&self, image: &RgbImage) -> Result<Vec<f32>, ModelError> {
         if self.spec.family != Family::Classifier {
-            return Err(self.task_error("gives boxes, not class probabilities: use `Model::predict`"));
+            return Err(self.task_error("gives boxes, not class probabilities: use `Model::detect`"));
         }
         let (input, _) = self.preprocess.apply(image, self.input_hw);
         let outputs = self.run(input)?;
@@ -274,7 +332,12 @@ impl Model {
             max_detections: self.spec.max_detections,
             input_hw: self.input_hw,
             to_image: None,
+            multi_label: false,
         }
+    }
+
+    fn val_params(&self, min_score: f32, val: ValSelection) -> DecodeParams {
+        DecodeParams { iou: val.iou, max_detections: val.max_detections, multi_label: true, ..self.params(min_score) }
     }
 
     /// Run the graph; outputs that are malformed or hold NaN are errors, never detections.

@@ -72,7 +72,15 @@ mod tests {
     use super::*;
 
     fn params(classes: Option<usize>) -> DecodeParams {
-        DecodeParams { classes, min_score: 0.3, iou: 0.7, max_detections: 10, input_hw: [100, 200], to_image: None }
+        DecodeParams {
+            classes,
+            min_score: 0.3,
+            iou: 0.7,
+            max_detections: 10,
+            input_hw: [100, 200],
+            to_image: None,
+            multi_label: false,
+        }
     }
 
     fn tensor(shape: &[usize], data: &[f32]) -> Tensor {

@@ -72,11 +72,11 @@ fn classifiers_classify_and_do_not_predict() {
     let p = model.classify(&image()).unwrap();
     let total = 1.0 + 2f32.exp() + 0.5f32.exp();
     assert!((p[1] - 2f32.exp() / total).abs() < 1e-6, "{p:?}");
-    let err = model.predict(&image()).unwrap_err();
+    let err = model.detect(&image()).unwrap_err();
     assert!(matches!(err, ModelError::Task { .. }), "{err:?}");
     assert!(err.to_string().contains("classifier_ok"), "{err}");
     let err = load("yolov8_ok", Family::Yolov8).classify(&image()).unwrap_err();
-    assert!(err.to_string().contains("use `Model::predict`"), "{err}");
+    assert!(err.to_string().contains("use `Model::detect`"), "{err}");
 }
 
 #[test]
@@ -104,7 +104,7 @@ fn a_class_count_other_than_the_suite_s_fails_at_load() {
 #[test]
 fn nan_outputs_are_an_error_naming_the_output() {
     let model = load("yolov8_nan", Family::Yolov8);
-    let err = model.predict(&image()).unwrap_err();
+    let err = model.detect(&image()).unwrap_err();
     assert!(matches!(err, ModelError::InvalidOutput { .. }), "{err:?}");
     let text = err.to_string();
     assert!(text.contains("yolov8_nan") && text.contains("output0") && text.contains("1 NaN"), "{text}");
@@ -135,7 +135,7 @@ fn dynamic_inputs_need_an_input_size() {
     assert!(text.contains("yolov8_dense_dynamic") && text.contains("input_size"), "{text}");
     dense.input_size = Some([4, 4]);
     let model = Model::load(&dense, Backend::Tract).unwrap_or_else(|e| panic!("{}", render(&e)));
-    assert!(model.predict(&image()).unwrap().is_empty());
+    assert!(model.detect(&image()).unwrap().val.is_empty());
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! YOLOv5 (`yolov5` package, anchor-based) decoder: output `[1, N, 5 + C]` of `cx, cy, w, h`,
 //! objectness and class probabilities, decoded as yolov5's `non_max_suppression`: objectness
-//! above the threshold first, score = objectness × class probability, best class only,
-//! class-aware NMS in the order of torch's (unstable) score sort.
+//! above the threshold first, score = objectness × class probability, the best class (as
+//! detect.py) or every class above the threshold (as val.py), class-aware NMS in the order of
+//! torch's (unstable) score sort.
 
 use super::{nms, torch_argsort_descending, DecodeParams, Detection, Tensor, MAX_NMS};
 
@@ -37,18 +38,26 @@ pub fn decode(outputs: &[Tensor], p: &DecodeParams) -> Result<Vec<Detection>, St
         ));
     }
     let mut candidates = Vec::new();
+    // yolov5 turns multi-label off for a single class.
+    let multi_label = p.multi_label && classes > 1;
     // Objectness first, as `xc = prediction[..., 4] > conf_thres`.
     for row in out.data.chunks_exact(cols).take(n).filter(|row| row[4] > p.min_score) {
         let objectness = row[4];
-        // Products first, then the first maximum, as `(x[:, 5:] * obj).max(1)`.
-        let (class, score) = row[5..]
-            .iter()
-            .map(|&c| c * objectness)
-            .enumerate()
-            .fold((0, f32::NEG_INFINITY), |b, x| if x.1 > b.1 { x } else { b });
+        let (cx, cy, w, h) = (row[0], row[1], row[2] / 2.0, row[3] / 2.0);
+        let bbox = [cx - w, cy - h, cx + w, cy + h];
+        // Products first, as `x[:, 5:] *= x[:, 4:5]`.
+        let products = row[5..].iter().map(|&c| c * objectness).enumerate();
+        if multi_label {
+            // `(x[:, 5:mi] > conf_thres).nonzero()`: row by row, classes in order.
+            for (class, score) in products.filter(|&(_, s)| s > p.min_score) {
+                candidates.push(Detection { bbox, score, class });
+            }
+            continue;
+        }
+        // The first maximum, as `.max(1)`.
+        let (class, score) = products.fold((0, f32::NEG_INFINITY), |b, x| if x.1 > b.1 { x } else { b });
         if score > p.min_score {
-            let (cx, cy, w, h) = (row[0], row[1], row[2] / 2.0, row[3] / 2.0);
-            candidates.push(Detection { bbox: [cx - w, cy - h, cx + w, cy + h], score, class });
+            candidates.push(Detection { bbox, score, class });
         }
     }
     // yolov5 sorts with torch's unstable argsort; torchvision's NMS then keeps that order, so
@@ -87,6 +96,7 @@ mod tests {
             max_detections: 10,
             input_hw: [64, 64],
             to_image: None,
+            multi_label: false,
         };
         let raw = Tensor { name: "output".into(), shape: vec![1, 84, 7], data: data.clone() };
         let err = decode(std::slice::from_ref(&raw), &p).unwrap_err();

@@ -1,6 +1,7 @@
 //! YOLOv8 (ultralytics) decoder: output `[1, 4 + C, N]` of `cx, cy, w, h` and per-class scores,
-//! decoded as ultralytics' `non_max_suppression` (single label per box, class-aware NMS). YOLO11
-//! and later heads have the same layout.
+//! decoded as ultralytics' `non_max_suppression` (class-aware NMS; one label per box as `yolo
+//! predict`, or every class above the threshold as `yolo val`). YOLO11 and later heads have the
+//! same layout.
 //!
 //! End-to-end exports (YOLOv10, YOLO26, any ultralytics export with `end2end=True`) choose their
 //! detections inside the graph: `[1, K, 6]` of `x1, y1, x2, y2, score, class`. They are read here
@@ -45,13 +46,26 @@ pub fn decode(outputs: &[Tensor], p: &DecodeParams) -> Result<Vec<Detection>, St
     super::check_classes(classes, p, &format!("the output has {rows} rows"))?;
     let at = |r: usize, i: usize| out.data[r * n + i];
     let mut candidates = Vec::new();
+    let corners = |i: usize| {
+        let (cx, cy, w, h) = (at(0, i), at(1, i), at(2, i) / 2.0, at(3, i) / 2.0);
+        [cx - w, cy - h, cx + w, cy + h]
+    };
+    // ultralytics turns multi-label off for a single class.
+    let multi_label = p.multi_label && classes > 1;
     for i in 0..n {
         // The first of equal class scores wins, as torch's `max`.
         let (class, score) =
             (0..classes).map(|c| (c, at(4 + c, i))).fold((0, f32::NEG_INFINITY), |b, x| if x.1 > b.1 { x } else { b });
-        if score > p.min_score {
-            let (cx, cy, w, h) = (at(0, i), at(1, i), at(2, i) / 2.0, at(3, i) / 2.0);
-            candidates.push(Detection { bbox: [cx - w, cy - h, cx + w, cy + h], score, class });
+        if score <= p.min_score {
+            continue;
+        }
+        if multi_label {
+            // `torch.where(cls > conf_thres)`: anchor by anchor, classes in order.
+            for c in (0..classes).filter(|&c| at(4 + c, i) > p.min_score) {
+                candidates.push(Detection { bbox: corners(i), score: at(4 + c, i), class: c });
+            }
+        } else {
+            candidates.push(Detection { bbox: corners(i), score, class });
         }
     }
     if candidates.len() > MAX_NMS {
@@ -97,6 +111,7 @@ mod tests {
             max_detections: 10,
             input_hw: [32, 32],
             to_image: None,
+            multi_label: false,
         };
         let d = decode(std::slice::from_ref(&t), &p).unwrap();
         assert_eq!(d.iter().map(|d| (d.class, d.score)).collect::<Vec<_>>(), [(2, 0.9), (1, 0.95)]);

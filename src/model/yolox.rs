@@ -130,7 +130,15 @@ mod tests {
     use super::*;
 
     fn params(input_hw: [u32; 2]) -> DecodeParams {
-        DecodeParams { classes: Some(2), min_score: 0.1, iou: 0.45, max_detections: 100, input_hw, to_image: None }
+        DecodeParams {
+            classes: Some(2),
+            min_score: 0.1,
+            iou: 0.45,
+            max_detections: 100,
+            input_hw,
+            to_image: None,
+            multi_label: false,
+        }
     }
 
     /// A raw output for a 64x64 input (64 + 16 + 4 = 84 rows), background everywhere.
