@@ -6,7 +6,7 @@ Run with an interpreter that has onnx and numpy:
 Each model reads an image input and returns fixed outputs (plus 0 x the input's mean, so the
 outputs depend on the input and nothing folds them away). Some fit their family, to check the
 whole path (names, int64 labels, NHWC); the others are broken on purpose: wrong rank, wrong class
-count, NaN outputs, and dynamic shapes that need `input_size`.
+count, NaN outputs, dynamic shapes that need `input_size`, and an ONNX Runtime contrib operator.
 """
 
 import os
@@ -20,9 +20,10 @@ OUT = os.path.join(ROOT, "tests", "fixtures", "models")
 MAX_BYTES = 50_000
 
 
-def save(name, inputs, nodes, outputs, initializers=()):
+def save(name, inputs, nodes, outputs, initializers=(), domains=()):
     graph = helper.make_graph(nodes, name, inputs, outputs, list(initializers))
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="shakedown")
+    opsets = [helper.make_opsetid("", 17)] + [helper.make_opsetid(d, 1) for d in domains]
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="shakedown")
     model.ir_version = 8
     onnx.checker.check_model(model)
     path = os.path.join(OUT, f"{name}.onnx")
@@ -128,6 +129,16 @@ def main():
         nodes,
         [helper.make_tensor_value_info("output0", TensorProto.FLOAT, [1, 7, 2])],
         inits,
+    )
+
+    # An ONNX Runtime contrib operator (com.microsoft), as quantization tools write them: tract
+    # cannot run it, and the load error says so.
+    save(
+        "contrib_operator",
+        [image_input()],
+        [helper.make_node("Gelu", ["images"], ["output0"], domain="com.microsoft")],
+        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, [1, 3, 32, 32])],
+        domains=["com.microsoft"],
     )
 
 

@@ -6,7 +6,8 @@ Run with an interpreter that has ultralytics (8.4.190 made the committed files),
 onnxruntime and opencv-python:
     python scripts/make_tiny_exports.py
 Writes into tests/fixtures/models/:
-- tiny_<name>.onnx (tiny_yolo11, tiny_yolo26_end2end, tiny_yolov10_end2end): built from ultralytics' own yaml (yolo11.yaml, yolo26.yaml, yolov10n.yaml)
+- tiny_<name>.onnx (tiny_yolo11, tiny_yolo26_end2end, tiny_yolov10_end2end, and tiny_yolo11_dynamic,
+  the YOLO11 one exported with `dynamic=True`): built from ultralytics' own yaml (yolo11.yaml, yolo26.yaml, yolov10n.yaml)
   with 3 classes, a 1/16 width scale and at most 16 channels, random weights (seeded; no weights are downloaded),
   exported at imgsz 64 (opset 17, not simplified). The last head layers are redrawn so that scores
   spread over 0-1 instead of ultralytics' ~1e-4 prior, giving real detections to compare
@@ -42,7 +43,14 @@ MAX_BYTES = 1_000_000
 
 # (name, yaml, export `nms`): `nms=False` exports the NMS-free one-to-one head of YOLO26 and
 # YOLOv10 (ultralytics 8.4.190 exports their one-to-many head, needing NMS, by default).
-MODELS = [("yolo11", "11/yolo11.yaml", None), ("yolo26_end2end", "26/yolo26.yaml", False), ("yolov10_end2end", "v10/yolov10n.yaml", False)]
+# `dynamic=True` (the last field) declares batch, height and width free; shakedown sizes it from
+# the export's `imgsz` metadata.
+MODELS = [
+    ("yolo11", "11/yolo11.yaml", None, False),
+    ("yolo26_end2end", "26/yolo26.yaml", False, False),
+    ("yolov10_end2end", "v10/yolov10n.yaml", False, False),
+    ("yolo11_dynamic", "11/yolo11.yaml", None, True),
+]
 
 
 def image():
@@ -70,7 +78,7 @@ def tiny_yaml(src, dir):
     return path
 
 
-def export(name, src, nms, image_path, dir):
+def export(name, src, nms, dynamic, image_path, dir):
     torch.manual_seed(SEED)
     model = YOLO(tiny_yaml(src, dir))
     head = model.model.model[-1]
@@ -87,7 +95,7 @@ def export(name, src, nms, image_path, dir):
             for seq in getattr(head, branch, None) or []:
                 seq[-1].weight.normal_(0.0, 0.5)
                 seq[-1].bias.normal_(-1.0, 1.5) if "cv3" in branch else seq[-1].bias.normal_(0.0, 0.5)
-    onnx = model.export(format="onnx", imgsz=IMGSZ, opset=17, simplify=False, dynamic=False, nms=nms)
+    onnx = model.export(format="onnx", imgsz=IMGSZ, opset=17, simplify=False, dynamic=dynamic, nms=nms)
     target = os.path.join(OUT, f"tiny_{name}.onnx")
     os.replace(onnx, target)
     size = os.path.getsize(target)
@@ -95,7 +103,9 @@ def export(name, src, nms, image_path, dir):
     import onnxruntime
 
     session = onnxruntime.InferenceSession(target)
-    shape = list(session.get_outputs()[0].shape)
+    # The shape a 64x64 input gives (a dynamic export declares names, not sizes).
+    zeros = np.zeros((1, 3, IMGSZ, IMGSZ), np.float32)
+    shape = list(session.run(None, {session.get_inputs()[0].name: zeros})[0].shape)
     result = YOLO(target, task="detect").predict(
         image_path, imgsz=IMGSZ, conf=CONF, iou=IOU, max_det=MAX_DET, verbose=False
     )[0]
@@ -128,8 +138,8 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     image_path = image()
     with tempfile.TemporaryDirectory() as dir:
-        for name, src, nms in MODELS:
-            export(name, src, nms, image_path, dir)
+        for name, src, nms, dynamic in MODELS:
+            export(name, src, nms, dynamic, image_path, dir)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ use crate::suite::{self, CaseKind};
 
 /// Entry point of `tests/robustness.rs`: run every suite in `default_dir` (or `SHAKEDOWN_SUITES`).
 pub fn main(default_dir: &Path) -> ExitCode {
+    crate::model::prepare_process();
     let args = Arguments::from_args();
     let config = match Config::get() {
         Ok(config) => config,

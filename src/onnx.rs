@@ -1,10 +1,11 @@
 //! An ONNX file's envelope, read without a backend: whether it is ONNX at all, and the
 //! `metadata_props` exporters write (ultralytics: class names, input size, task).
 //!
-//! Only the top level of the `ModelProto` protobuf is walked: the graph is skipped by its
-//! length, so this costs one read of the file and no parsing of the network.
+//! The `ModelProto` protobuf is walked by hand, two levels deep: the graph's nodes give the
+//! operators it uses (quantized, contrib), its first input the element type; initializers are
+//! skipped by their length, so this costs one read of the file and no parsing of the network.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::vocab::Family;
@@ -16,6 +17,60 @@ pub struct OnnxFile {
     pub producer: String,
     /// `metadata_props`, key → value.
     pub metadata: BTreeMap<String, String>,
+    /// Every operator the graph uses.
+    pub operators: BTreeSet<Operator>,
+    /// The element type of the graph's first input.
+    pub input_type: Option<ElementType>,
+    /// Some weights are fp16 (`half=True` exports).
+    pub half_weights: bool,
+}
+
+/// An operator: its domain (empty for standard ONNX) and type.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Operator {
+    pub domain: String,
+    pub op_type: String,
+}
+
+impl Operator {
+    /// Standard ONNX operators: the empty domain or `ai.onnx`.
+    pub fn is_standard(&self) -> bool {
+        self.domain.is_empty() || self.domain == "ai.onnx"
+    }
+
+    /// An int8 operator of onnxruntime's QOperator format (QLinearConv, QLinearMatMul, and the
+    /// contrib QLinearAdd, …), as opposed to QDQ graphs (QuantizeLinear / DequantizeLinear around
+    /// float operators) and dynamic quantization (ConvInteger, MatMulInteger).
+    pub fn is_qoperator(&self) -> bool {
+        self.op_type.starts_with("QLinear")
+    }
+}
+
+impl std::fmt::Display for Operator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.is_standard() {
+            true => f.write_str(&self.op_type),
+            false => write!(f, "{} ({})", self.op_type, self.domain),
+        }
+    }
+}
+
+/// The element types shakedown feeds (others are named by their ONNX number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElementType {
+    Float32,
+    Float16,
+    Other(u64),
+}
+
+impl ElementType {
+    fn from_onnx(code: u64) -> Self {
+        match code {
+            1 => ElementType::Float32,
+            10 => ElementType::Float16,
+            other => ElementType::Other(other),
+        }
+    }
 }
 
 /// What an ultralytics export says about itself in its metadata.
@@ -37,48 +92,102 @@ pub fn inspect(path: &Path) -> Result<OnnxFile, String> {
     parse(&bytes)
 }
 
-/// Walk the top-level fields of a `ModelProto`.
+/// Walk the top-level fields of a `ModelProto`, and of its graph the operators and input type.
 pub fn parse(bytes: &[u8]) -> Result<OnnxFile, String> {
     const NOT_ONNX: &str = "it is not an ONNX model (a protobuf ModelProto with a graph)";
     let mut file = OnnxFile::default();
-    let (mut at, mut graph) = (0, false);
-    while at < bytes.len() {
-        let key = varint(bytes, &mut at).ok_or(NOT_ONNX)?;
-        let (field, wire) = (key >> 3, key & 7);
-        match wire {
-            0 => {
-                let v = varint(bytes, &mut at).ok_or(NOT_ONNX)?;
-                if field == 1 {
-                    file.ir_version = v;
-                }
+    let mut graph = None;
+    for (number, value) in fields(bytes).ok_or(NOT_ONNX)? {
+        match (number, value) {
+            (1, Value::Varint(v)) => file.ir_version = v,
+            (2, Value::Bytes(body)) => file.producer = String::from_utf8_lossy(body).into_owned(),
+            (7, Value::Bytes(body)) => graph = Some(body),
+            (14, Value::Bytes(body)) => {
+                let (k, v) = entry(body).ok_or(NOT_ONNX)?;
+                file.metadata.insert(k, v);
             }
-            1 => at = at.checked_add(8).filter(|&a| a <= bytes.len()).ok_or(NOT_ONNX)?,
-            5 => at = at.checked_add(4).filter(|&a| a <= bytes.len()).ok_or(NOT_ONNX)?,
-            2 => {
-                let len = usize::try_from(varint(bytes, &mut at).ok_or(NOT_ONNX)?).map_err(|_| NOT_ONNX)?;
-                let end = at.checked_add(len).filter(|&e| e <= bytes.len()).ok_or(NOT_ONNX)?;
-                let body = &bytes[at..end];
-                match field {
-                    2 => file.producer = String::from_utf8_lossy(body).into_owned(),
-                    7 => graph = true,
-                    14 => {
-                        let (k, v) = entry(body).ok_or(NOT_ONNX)?;
-                        file.metadata.insert(k, v);
-                    }
-                    _ => {}
-                }
-                at = end;
-            }
-            _ => return Err(NOT_ONNX.into()),
-        }
-        if field == 0 {
-            return Err(NOT_ONNX.into());
+            _ => {}
         }
     }
-    if !graph || file.ir_version == 0 {
-        return Err(NOT_ONNX.into());
+    let graph = graph.filter(|_| file.ir_version > 0).ok_or(NOT_ONNX)?;
+    // A graph that does not parse is left to the backend to describe.
+    if let Some(graph) = fields(graph) {
+        for (number, value) in graph {
+            match (number, value) {
+                // NodeProto: op_type 4, domain 7.
+                (1, Value::Bytes(node)) => {
+                    let text =
+                        |n| bytes_of(node, n).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+                    file.operators.insert(Operator { domain: text(7), op_type: text(4) });
+                }
+                // TensorProto initializers: data_type 2.
+                (5, Value::Bytes(tensor)) if !file.half_weights => {
+                    file.half_weights = fields(tensor).into_iter().flatten().any(|f| {
+                        matches!(f, (2, Value::Varint(code)) if ElementType::from_onnx(code) == ElementType::Float16)
+                    });
+                }
+                // The first ValueInfoProto input: type 2 → tensor_type 1 → elem_type 1.
+                (11, Value::Bytes(input)) if file.input_type.is_none() => {
+                    file.input_type = bytes_of(input, 2)
+                        .and_then(|t| bytes_of(t, 1))
+                        .and_then(|t| {
+                            fields(t)?.into_iter().find_map(|f| match f {
+                                (1, Value::Varint(v)) => Some(v),
+                                _ => None,
+                            })
+                        })
+                        .map(ElementType::from_onnx);
+                }
+                _ => {}
+            }
+        }
     }
     Ok(file)
+}
+
+/// A protobuf field's value: a varint or a length-delimited body (fixed-width ones are skipped).
+enum Value<'a> {
+    Varint(u64),
+    Bytes(&'a [u8]),
+    Fixed,
+}
+
+/// Every field of one protobuf message, in order; `None` when it is not one.
+fn fields(bytes: &[u8]) -> Option<Vec<(u64, Value<'_>)>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let key = varint(bytes, &mut at)?;
+        let (number, wire) = (key >> 3, key & 7);
+        if number == 0 {
+            return None;
+        }
+        let value = match wire {
+            0 => Value::Varint(varint(bytes, &mut at)?),
+            1 | 5 => {
+                at = at.checked_add(if wire == 1 { 8 } else { 4 }).filter(|&a| a <= bytes.len())?;
+                Value::Fixed
+            }
+            2 => {
+                let len = usize::try_from(varint(bytes, &mut at)?).ok()?;
+                let end = at.checked_add(len).filter(|&e| e <= bytes.len())?;
+                let body = &bytes[at..end];
+                at = end;
+                Value::Bytes(body)
+            }
+            _ => return None,
+        };
+        out.push((number, value));
+    }
+    Some(out)
+}
+
+/// The first length-delimited field `number` of a message.
+fn bytes_of(message: &[u8], number: u64) -> Option<&[u8]> {
+    fields(message)?.into_iter().find_map(|(n, v)| match v {
+        Value::Bytes(b) if n == number => Some(b),
+        _ => None,
+    })
 }
 
 /// A protobuf varint at `at`, advancing it.
@@ -233,6 +342,24 @@ mod tests {
         assert!(file.ir_version > 0);
         let facts = file.ultralytics().expect("an ultralytics export");
         assert_eq!(facts.classes, ["circle", "square", "triangle"]);
+    }
+
+    #[test]
+    fn reads_operators_and_input_types() {
+        let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let read = |p: &str| inspect(&models.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+        let fp32 = read("shapes/models/yolov8-tiny.onnx");
+        assert_eq!((fp32.input_type, fp32.half_weights), (Some(ElementType::Float32), false));
+        assert!(fp32.operators.iter().any(|o| o.op_type == "Conv" && o.is_standard()));
+        let half = read("shapes/models/yolov8-tiny-fp16.onnx");
+        assert_eq!((half.input_type, half.half_weights), (Some(ElementType::Float32), true));
+        let half_io = read("shapes/models/yolov8-tiny-fp16-io.onnx");
+        assert_eq!(half_io.input_type, Some(ElementType::Float16));
+        let mobilenet = read("real-photos/mobilenetv2-12-int8-std.onnx");
+        assert!(mobilenet.operators.iter().any(Operator::is_qoperator));
+        assert!(mobilenet.operators.iter().all(Operator::is_standard));
+        let contrib = Operator { domain: "com.microsoft".into(), op_type: "QLinearAdd".into() };
+        assert_eq!((contrib.is_standard(), contrib.to_string().as_str()), (false, "QLinearAdd (com.microsoft)"));
     }
 
     #[test]

@@ -138,6 +138,7 @@ enum Command {
 
 /// Parse the command line and run the command.
 pub fn main() -> ExitCode {
+    crate::model::prepare_process();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check { suites } => check(&suites),

@@ -79,7 +79,7 @@ pub fn run(args: &PredictArgs) -> Result<String, Error> {
     Ok(if args.json {
         coco_results(&image_ids, &predictions, &categories)
     } else {
-        table(&args.images, &predictions, &spec.classes)
+        table(&args.images, &predictions, &spec.classes) + &speed(&model)
     })
 }
 
@@ -244,6 +244,20 @@ fn on_each_image<T: Send>(
         .collect()
 }
 
+/// The mean forward pass, as ultralytics prints its speed line.
+fn speed(model: &Model) -> String {
+    let (passes, mean) = model.mean_pass();
+    let threads = rayon::current_num_threads();
+    format!(
+        "speed: {:.1} ms inference per image on {} ({} {}, {passes} images, {threads} thread{})\n",
+        mean.as_secs_f64() * 1e3,
+        model.runs_on(),
+        model.backend.name(),
+        model.spec.path.display(),
+        if threads == 1 { "" } else { "s" },
+    )
+}
+
 /// How many classes `predict` shows per image for a classifier.
 const TOP: usize = 5;
 
@@ -278,7 +292,7 @@ fn classify(args: &PredictArgs, spec: &ModelSpec, backend: Backend) -> Result<St
             out.push_str(&format!("  {:<24} {prob:>7.4}\n", name(i)));
         }
     }
-    Ok(out)
+    Ok(out + &speed(&model))
 }
 
 fn table(images: &[PathBuf], predictions: &[Vec<Detection>], classes: &[String]) -> String {

@@ -24,10 +24,13 @@ mod yolov8;
 mod yolox;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use image::RgbImage;
 
 use crate::errors::ModelError;
+use crate::onnx::OnnxFile;
 use crate::suite::ModelSpec;
 pub use crate::vocab::boxes::{Detection, ImageDetections};
 use crate::vocab::{Backend, Family, Layout};
@@ -81,18 +84,19 @@ pub struct Signature {
 pub fn load_session(
     backend: Backend,
     path: &Path,
+    file: &OnnxFile,
     input_hw: Option<[u32; 2]>,
     layout: Option<Layout>,
 ) -> Result<Box<dyn Session>, ModelError> {
     match backend {
         #[cfg(feature = "tract")]
-        Backend::Tract => tract::load(path, input_hw, layout),
+        Backend::Tract => tract::load(path, file, input_hw, layout),
         #[cfg(feature = "ort")]
-        Backend::Ort => onnxruntime::load(path, input_hw, layout, onnxruntime::Accelerator::Cpu),
+        Backend::Ort => onnxruntime::load(path, file, onnxruntime::Accelerator::Cpu),
         #[cfg(feature = "cuda")]
-        Backend::OrtCuda => onnxruntime::load(path, input_hw, layout, onnxruntime::Accelerator::Cuda),
+        Backend::OrtCuda => onnxruntime::load(path, file, onnxruntime::Accelerator::Cuda),
         #[cfg(feature = "tensorrt")]
-        Backend::OrtTensorRt => onnxruntime::load(path, input_hw, layout, onnxruntime::Accelerator::TensorRt),
+        Backend::OrtTensorRt => onnxruntime::load(path, file, onnxruntime::Accelerator::TensorRt),
         #[allow(unreachable_patterns)]
         other => Err(ModelError::Backend {
             backend: other.name(),
@@ -188,6 +192,9 @@ pub struct Model {
     /// Network input `[height, width]`.
     input_hw: [u32; 2],
     preprocess: Preprocess,
+    /// Forward passes run and their summed time, for `predict`'s speed line.
+    passes: AtomicU64,
+    pass_nanos: AtomicU64,
 }
 
 /// Lowest score kept for mAP (ultralytics validates at 0.001 too); the impact rule applies the
@@ -198,13 +205,17 @@ impl Model {
     pub fn load(spec: &ModelSpec, backend: Backend) -> Result<Self, ModelError> {
         // A JSON file or a PyTorch checkpoint named in `path` is named as such, not blamed on
         // the backend's parser.
-        crate::onnx::inspect(&spec.path).map_err(|message| ModelError::Load {
+        let file = crate::onnx::inspect(&spec.path).map_err(|message| ModelError::Load {
             path: spec.path.clone(),
             backend: backend.name(),
             message,
             help: Some("point `path` at the `.onnx` file your exporter wrote".into()),
         })?;
-        let session = load_session(backend, &spec.path, spec.input_size, spec.preprocess.layout)?;
+        // A dynamic export (`dynamic=True`) is sized as it was exported (`imgsz`) unless the
+        // suite says `input_size`.
+        let exported_size = file.ultralytics().and_then(|f| f.input_size);
+        let sized = spec.input_size.or(exported_size);
+        let session = load_session(backend, &spec.path, &file, sized, spec.preprocess.layout)?;
         let fail =
             |message: String| ModelError::Family { model: spec.name.clone(), family: spec.family.name(), message };
         let shape = session.signature().input_shape.clone();
@@ -224,7 +235,7 @@ impl Model {
             (Layout::Nchw, [_, _, h, w]) | (Layout::Nhwc, [_, h, w, _]) => h.zip(*w).map(|(h, w)| [h as u32, w as u32]),
             _ => None,
         };
-        let input_hw = spec.input_size.or(declared).ok_or_else(|| {
+        let input_hw = spec.input_size.or(declared).or(exported_size).ok_or_else(|| {
             fail(format!(
                 "its input {} has no fixed height and width: set `input_size: [height, width]` for it in the suite \
                  (`--input-size` for `shakedown predict`)",
@@ -232,7 +243,15 @@ impl Model {
             ))
         })?;
         let preprocess = Preprocess::resolve(spec.family, &spec.preprocess, layout);
-        let model = Self { spec: spec.clone(), backend, session, input_hw, preprocess };
+        let model = Self {
+            spec: spec.clone(),
+            backend,
+            session,
+            input_hw,
+            preprocess,
+            passes: AtomicU64::new(0),
+            pass_nanos: AtomicU64::new(0),
+        };
         model.check_declared_outputs()?;
         Ok(model)
     }
@@ -340,10 +359,21 @@ impl Model {
         DecodeParams { iou: val.iou, max_detections: val.max_detections, multi_label: true, ..self.params(min_score) }
     }
 
+    /// Forward passes run so far and their mean time (the backend alone, without pre- and
+    /// post-processing); several threads may have run them at once.
+    pub fn mean_pass(&self) -> (u64, Duration) {
+        let passes = self.passes.load(Ordering::Relaxed);
+        let nanos = self.pass_nanos.load(Ordering::Relaxed);
+        (passes, Duration::from_nanos(nanos.checked_div(passes).unwrap_or(0)))
+    }
+
     /// Run the graph; outputs that are malformed or hold NaN are errors, never detections.
     fn run(&self, input: Tensor) -> Result<Vec<Tensor>, ModelError> {
+        let started = Instant::now();
         let outputs =
             self.session.run(input).map_err(|message| ModelError::Run { model: self.spec.name.clone(), message })?;
+        self.pass_nanos.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        self.passes.fetch_add(1, Ordering::Relaxed);
         for t in &outputs {
             if t.data.len() != t.shape.iter().product::<usize>() {
                 return Err(ModelError::Run {
@@ -398,6 +428,12 @@ impl Model {
     fn task_error(&self, message: &str) -> ModelError {
         ModelError::Task { model: self.spec.name.clone(), family: self.spec.family.name(), message: message.into() }
     }
+}
+
+/// Set up the backends' process-wide switches; entry points call it before any thread starts.
+pub fn prepare_process() {
+    #[cfg(feature = "tract")]
+    tract::avoid_crashing_kernels();
 }
 
 /// A declared shape with `?` for free dimensions: `[1, 3, ?, ?]`.

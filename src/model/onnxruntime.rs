@@ -3,12 +3,14 @@
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
+use half::f16;
 use ort::session::Session as OrtSession;
 use ort::value::{DynValue, PrimitiveTensorElementType, Tensor as OrtTensor, TensorElementType};
 
-use super::{Layout, Session, Signature, Tensor};
+use super::{Session, Signature, Tensor};
 use crate::config::{Config, ORT_DYLIB};
 use crate::errors::ModelError;
+use crate::onnx::{ElementType, OnnxFile};
 
 /// One environment per process; `ort::init()` would panic when the library is missing, so the
 /// library is located and loaded explicitly and a failure becomes an error.
@@ -44,6 +46,8 @@ struct OrtBackendSession {
     runs_on: Accelerator,
     /// Why the session runs elsewhere than asked (an accelerator that could not start).
     warnings: Vec<String>,
+    /// The graph takes fp16 (a GPU `half=True` export): inputs are converted.
+    half_input: bool,
 }
 
 /// Where ONNX Runtime runs the graph.
@@ -97,12 +101,7 @@ fn cuda() -> ort::ep::ExecutionProviderDispatch {
 /// ONNX Runtime resolves dynamic shapes itself: the input size and layout need no fixing. With
 /// an accelerator that cannot start (no GPU, no CUDA libraries) the model runs on the CPU, with
 /// a warning for the output stage: the scores are the same, only slower.
-pub fn load(
-    path: &Path,
-    _input_hw: Option<[u32; 2]>,
-    _layout: Option<Layout>,
-    accelerator: Accelerator,
-) -> Result<Box<dyn Session>, ModelError> {
+pub fn load(path: &Path, file: &OnnxFile, accelerator: Accelerator) -> Result<Box<dyn Session>, ModelError> {
     let env = environment()?;
     let fail =
         |e: ort::Error| ModelError::Load { path: path.to_owned(), backend: "ort", message: e.to_string(), help: None };
@@ -145,7 +144,8 @@ pub fn load(
         .collect();
     let output_names = session.outputs().iter().map(|o| o.name().to_owned()).collect();
     let signature = Signature { input_shape, output_shapes, output_names };
-    Ok(Box::new(OrtBackendSession { session: Mutex::new(session), signature, runs_on, warnings }))
+    let half_input = file.input_type == Some(ElementType::Float16);
+    Ok(Box::new(OrtBackendSession { session: Mutex::new(session), signature, runs_on, warnings, half_input }))
 }
 
 /// An output as f32, whatever its numeric type (labels of NMS-included exports are int64).
@@ -161,6 +161,7 @@ fn to_f32(value: &DynValue) -> Result<(Vec<usize>, Vec<f32>), String> {
         Some(TensorElementType::Int64) => convert::<i64>(value, |v| v as f32),
         Some(TensorElementType::Int32) => convert::<i32>(value, |v| v as f32),
         Some(TensorElementType::Float64) => convert::<f64>(value, |v| v as f32),
+        Some(TensorElementType::Float16) => convert::<f16>(value, f16::to_f32),
         _ => convert::<f32>(value, |v| v),
     }
 }
@@ -180,7 +181,12 @@ impl Session for OrtBackendSession {
 
     fn run(&self, input: Tensor) -> Result<Vec<Tensor>, String> {
         let shape: Vec<i64> = input.shape.iter().map(|&d| d as i64).collect();
-        let tensor = OrtTensor::from_array((shape, input.data)).map_err(|e| e.to_string())?;
+        let tensor: DynValue = if self.half_input {
+            let data: Vec<f16> = input.data.iter().map(|&v| f16::from_f32(v)).collect();
+            OrtTensor::from_array((shape, data)).map_err(|e| e.to_string())?.into_dyn()
+        } else {
+            OrtTensor::from_array((shape, input.data)).map_err(|e| e.to_string())?.into_dyn()
+        };
         let mut session = self.session.lock().map_err(|_| "a previous inference panicked".to_string())?;
         let outputs = session.run(ort::inputs![tensor]).map_err(|e| e.to_string())?;
         let mut result = Vec::new();

@@ -201,7 +201,36 @@ fn yolo11_export_matches_ultralytics() {
 }
 
 #[test]
+fn dynamic_exports_are_sized_from_their_metadata() {
+    // `dynamic=True`: input [batch, 3, height, width], imgsz 64 in the metadata.
+    matches_ultralytics("yolo11_dynamic", &[1, 7, 84]);
+}
+
+#[test]
 fn end_to_end_exports_match_ultralytics() {
     matches_ultralytics("yolo26_end2end", &[1, 84, 6]);
     matches_ultralytics("yolov10_end2end", &[1, 84, 6]);
+}
+
+#[test]
+fn contrib_operators_are_named_with_the_backend_that_runs_them() {
+    let text = render(&load_error(&spec("contrib_operator", Family::Yolov8, 3)));
+    assert!(text.contains("Gelu (com.microsoft)") && text.contains("SHAKEDOWN_BACKEND=ort"), "{text}");
+}
+
+#[test]
+fn qoperator_int8_graphs_warn_that_tract_is_slow() {
+    let shapes = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let load_real = |path: &str, family: Family, input_size: Option<[u32; 2]>| {
+        let mut spec = ModelSpec::new(path.into(), shapes.join(path), family, Vec::new());
+        spec.input_size = input_size;
+        Model::load(&spec, Backend::Tract).unwrap_or_else(|e| panic!("{}", render(&e)))
+    };
+    let mobilenet = load_real("real-photos/mobilenetv2-12-int8-std.onnx", Family::Classifier, Some([224, 224]));
+    let warning = mobilenet.warnings().join("\n");
+    assert!(warning.contains("QLinearConv") && warning.contains("SHAKEDOWN_BACKEND=ort"), "{warning}");
+    // QDQ and dynamic quantization run near float speed: nothing to say.
+    for qdq in ["shapes/models/yolov8-tiny-int8.onnx", "shapes/models/yolov8-tiny-dynamic-int8.onnx"] {
+        assert!(load_real(qdq, Family::Yolov8, None).warnings().is_empty(), "{qdq}");
+    }
 }
