@@ -67,13 +67,20 @@ pub struct RawModel {
     /// May be left out when the export's metadata names them (ultralytics `names`).
     #[serde(default)]
     pub classes: Option<At<Vec<String>>>,
+    /// A text file of the class names instead, one per line in output order (ImageNet's 1000,
+    /// a repository's `coco_classes.txt`), relative to the suite file.
+    #[serde(default)]
+    pub classes_file: Option<At<String>>,
     /// Network input `[height, width]`; read from the model when omitted and static.
     #[serde(default)]
     pub input_size: Option<At<[u32; 2]>>,
     /// Minimum score of a detection counted by the impact rule (default 0.25).
     #[serde(default)]
     pub confidence: Option<At<f64>>,
-    /// IoU threshold of non-maximum suppression (default 0.7).
+    /// IoU threshold of non-maximum suppression (default 0.7) for the detections the impact rule
+    /// reads, as `yolo predict --iou`. The mAP of `yolov8` and `yolov5` models is computed on
+    /// detections selected as their validators select them (`yolo val`: multi-label, IoU 0.7;
+    /// yolov5 `val.py`: IoU 0.6; both 300 per image above 0.001).
     #[serde(default)]
     pub iou: Option<At<f64>>,
     /// Most detections kept per image (default 300).

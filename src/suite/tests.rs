@@ -590,3 +590,21 @@ fn export_metadata_fills_in_family_and_classes() {
     assert!(messages.iter().any(|m| m.contains("needs a `family`")), "{messages:?}");
     assert!(messages.iter().any(|m| m.contains("needs its class names")), "{messages:?}");
 }
+
+#[test]
+fn class_names_from_a_file() {
+    let fx = Fixture::new();
+    std::fs::write(fx.dir.path().join("names.txt"), "circle\n  square \n\n").unwrap();
+    let from_file = VALID.replace("classes: [circle, square]", "classes_file: names.txt");
+    assert_eq!(fx.parse(&from_file).unwrap().models[0].classes, ["circle", "square"]);
+
+    let missing = VALID.replace("classes: [circle, square]", "classes_file: nope.txt");
+    let (kind, line, col, message, _) = one(fx.problems(&missing));
+    assert_eq!((kind, line, col), (K::MissingFile, 7, 19), "{message}");
+    assert!(message.contains("classes file") && message.contains("nope.txt"), "{message}");
+
+    let both = VALID.replace("classes: [circle, square]", "classes: [a, b]\n    classes_file: names.txt");
+    let (kind, line, _, message, _) = one(fx.problems(&both));
+    assert_eq!((kind, line), (K::Inconsistent, 7), "{message}");
+    assert!(message.contains("not both"), "{message}");
+}

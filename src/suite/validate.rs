@@ -336,10 +336,29 @@ impl Validator {
     /// fine (renamed to match the dataset's categories).
     fn classes(&mut self, m: &raw::RawModel, facts: Option<&ExportFacts>) -> Vec<String> {
         let exported = facts.map(|f| f.classes.clone()).filter(|c| !c.is_empty());
-        let Some(written) = &m.classes else {
+        let from_file = m.classes_file.as_ref().map(|file| {
+            if let Some(listed) = &m.classes {
+                let help = Some("keep one of them".to_owned());
+                self.at(
+                    SuiteErrorKind::Inconsistent,
+                    listed.span(),
+                    "give `classes` or `classes_file`, not both".into(),
+                    help,
+                );
+            }
+            self.class_names_file(file).map(|names| file.with(names))
+        });
+        // A classes file that cannot be read has been reported.
+        let from_file = match from_file {
+            Some(None) => return Vec::new(),
+            Some(Some(names)) => Some(names),
+            None => None,
+        };
+        let Some(written) = from_file.as_ref().or(m.classes.as_ref()) else {
             return exported.unwrap_or_else(|| {
                 let message = format!("model `{}` needs its class names: its file does not name them", m.name.value);
-                self.at(SuiteErrorKind::Inconsistent, m.name.span(), message, Some("add `classes: [a, b, …]`".into()));
+                let help = Some("add `classes: [a, b, …]` or `classes_file: names.txt` (one per line)".into());
+                self.at(SuiteErrorKind::Inconsistent, m.name.span(), message, help);
                 Vec::new()
             });
         };
@@ -355,6 +374,23 @@ impl Validator {
             );
         }
         written.value.clone()
+    }
+
+    /// The names in a `classes_file`: one per line, surrounding blanks and empty lines dropped;
+    /// `None` when it cannot be read (reported).
+    fn class_names_file(&mut self, file: &At<String>) -> Option<Vec<String>> {
+        let path = self.existing_file(file, "classes file");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Some(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()),
+            Err(e) => {
+                if path.is_file() {
+                    let message = format!("cannot read classes file {}: {e}", path.display());
+                    let help = Some("a UTF-8 text file, one name per line".into());
+                    self.at(SuiteErrorKind::MissingFile, file.span(), message, help);
+                }
+                None
+            }
+        }
     }
 
     /// A 0-1 model setting, or its default when the suite leaves it out.

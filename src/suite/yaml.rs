@@ -58,6 +58,11 @@ impl<T> At<T> {
     pub fn span(&self) -> SourceSpan {
         self.span_or(nowhere())
     }
+
+    /// Another value written where this one is (what a file named here holds).
+    pub fn with<U>(&self, value: U) -> At<U> {
+        At { value, span: self.span }
+    }
 }
 
 /// The start of the file: where a problem without a node of its own is shown.
