@@ -7,6 +7,8 @@
 mod argsort;
 mod boxes_scores_labels;
 mod classifier;
+#[cfg(feature = "tract")]
+mod contrib;
 mod detr;
 mod nms;
 #[cfg(feature = "ort")]

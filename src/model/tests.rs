@@ -219,14 +219,22 @@ fn contrib_operators_are_named_with_the_backend_that_runs_them() {
 }
 
 #[test]
-fn qoperator_int8_graphs_warn_that_tract_is_slow() {
+fn quantized_exports_run_and_qoperator_ones_warn_that_tract_is_slow() {
     let shapes = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let load_real = |path: &str, family: Family, input_size: Option<[u32; 2]>| {
         let mut spec = ModelSpec::new(path.into(), shapes.join(path), family, Vec::new());
         spec.input_size = input_size;
         Model::load(&spec, Backend::Tract).unwrap_or_else(|e| panic!("{}", render(&e)))
     };
-    let mobilenet = load_real("real-photos/mobilenetv2-12-int8-std.onnx", Family::Classifier, Some([224, 224]));
+    // The ONNX model zoo's file: its contrib QLinearAdd and QLinearGlobalAveragePool are
+    // rewritten as standard operators (contrib.rs), so tract loads and runs it.
+    let mobilenet = load_real("real-photos/mobilenetv2-12-int8.onnx", Family::Classifier, Some([224, 224]));
+    let cat = image::open(shapes.join("real-photos/photos/chelsea.jpg")).unwrap().to_rgb8();
+    let p = mobilenet.classify(&cat).unwrap();
+    let top = crate::metrics::classification::ranked(&p)[0];
+    // ImageNet 285 "Egyptian cat", 0.6692 with ONNX Runtime 1.31.1 on the same input.
+    assert_eq!(top, 285, "{}", p[top]);
+    assert!((p[285] - 0.6692).abs() < 1e-3, "{}", p[285]);
     let warning = mobilenet.warnings().join("\n");
     assert!(warning.contains("QLinearConv") && warning.contains("SHAKEDOWN_BACKEND=ort"), "{warning}");
     // QDQ and dynamic quantization run near float speed: nothing to say.

@@ -7,7 +7,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
 use tract_onnx::tract_hir::internal::DimLike;
 
-use super::{Layout, Session, Signature, Tensor};
+use super::{contrib, Layout, Session, Signature, Tensor};
 use crate::errors::ModelError;
 use crate::onnx::{ElementType, OnnxFile};
 
@@ -47,12 +47,12 @@ pub fn load(
         help: Some(help.into()),
     };
     avoid_crashing_kernels();
-    let contrib: Vec<String> = file.operators.iter().filter(|o| !o.is_standard()).map(ToString::to_string).collect();
+    let contrib: Vec<String> =
+        file.operators.iter().filter(|o| !o.is_standard() && !contrib::rewrites(o)).map(ToString::to_string).collect();
     if !contrib.is_empty() {
         return Err(load_error(
             format!("it uses operators outside standard ONNX, which tract does not implement: {}", contrib.join(", ")),
-            "run it on ONNX Runtime, which implements them: SHAKEDOWN_BACKEND=ort (README, \"ONNX Runtime\"); \
-             or rewrite them as standard operators, as examples/real-photos/make_mobilenet.py does",
+            "run it on ONNX Runtime, which implements them: SHAKEDOWN_BACKEND=ort (README, \"ONNX Runtime\")",
         ));
     }
     let fail = |message: String| {
@@ -63,15 +63,22 @@ pub fn load(
         )
     };
     let half_input = file.input_type == Some(ElementType::Float16);
-    let half = half_input || file.half_weights;
-    let typed = match optimized(path, input_hw, layout, half_input, half, false) {
+    let graph = Graph {
+        path,
+        input_hw,
+        layout,
+        half_input,
+        half: half_input || file.half_weights,
+        contrib: file.operators.iter().any(contrib::rewrites),
+    };
+    let typed = match graph.optimized(false) {
         Ok(typed) => typed,
         // Shapes the exporter declared for inner values (`value_info`) can contradict the fixed
         // input size (a `batch_size` symbol against batch 1): tract infers them itself instead.
-        Err(first) => optimized(path, input_hw, layout, half_input, half, true).map_err(|_| fail(first))?,
+        Err(first) => graph.optimized(true).map_err(|_| fail(first))?,
     };
     // After the f16 → f32 translation the graph takes f32 whatever the file declares.
-    let half_input = half_input && !half;
+    let half_input = half_input && !graph.half;
     let dims = |fact: &TypedFact| fact.shape.iter().map(|d| d.to_usize().ok()).collect::<Vec<_>>();
     let input_shape = dims(typed.input_fact(0).map_err(|e| fail(format!("{e:#}")))?);
     let outlets = typed.output_outlets().map_err(|e| fail(format!("{e:#}")))?.to_vec();
@@ -87,51 +94,72 @@ pub fn load(
     Ok(Box::new(TractSession { plan, signature, half_input, warnings: quantized_warning(file) }))
 }
 
-/// The graph parsed, sized and optimised.
-fn optimized(
-    path: &Path,
+/// What loading a graph takes.
+struct Graph<'a> {
+    path: &'a Path,
     input_hw: Option<[u32; 2]>,
     layout: Option<Layout>,
+    /// The graph takes fp16.
     half_input: bool,
+    /// The graph computes in fp16: widened to f32.
     half: bool,
-    ignore_value_info: bool,
-) -> Result<TypedModel, String> {
-    let onnx = tract_onnx::onnx().with_ignore_value_info(ignore_value_info);
-    let mut model = onnx.model_for_path(path).map_err(|e| format!("{e:#}"))?;
-    if let Some([h, w]) = input_hw {
-        let (h, w) = (h as usize, w as usize);
-        let nhwc = match layout {
-            Some(layout) => layout == Layout::Nhwc,
-            None => declares_nhwc(&model),
-        };
-        let shape = if nhwc { [1, h, w, 3] } else { [1, 3, h, w] };
-        let fact = if half_input { f16::fact(shape) } else { f32::fact(shape) };
-        model = model.with_input_fact(0, fact.into()).map_err(|e| format!("{e:#}"))?;
-    }
-    let mut typed = model.into_typed().map_err(|e| format!("{e:#}"))?;
-    if half {
-        // tract has no fast fp16 kernels on most CPUs (a fp16 yolov8 ran 100x slower than its fp32
-        // original): the graph runs in f32 with the fp16 weights widened, exactly representable.
-        let widen = tract_onnx::tract_core::transform::get_transform("f16_to_f32")
-            .map_err(|e| format!("{e:#}"))?
-            .ok_or("tract lacks its f16_to_f32 transform")?;
-        widen.transform(&mut typed).map_err(|e| format!("{e:#}"))?;
-    }
-    typed.into_optimized().map_err(|e| format!("{e:#}"))
+    /// ONNX Runtime contrib operators to write as standard ones (`contrib.rs`).
+    contrib: bool,
 }
 
-/// tract runs QOperator int8 graphs about 20x slower than the float export of the same network
-/// (QDQ and dynamic-quantized graphs run within 1.5x of it); ONNX Runtime runs them faster than
-/// float. Measured in README "Quantized and fp16 exports"; said at load so that nobody waits
-/// without knowing why.
+impl Graph<'_> {
+    /// The graph parsed, sized and optimised.
+    fn optimized(&self, ignore_value_info: bool) -> Result<TypedModel, String> {
+        let onnx = tract_onnx::onnx().with_ignore_value_info(ignore_value_info);
+        let err = |e: TractError| format!("{e:#}");
+        let mut model = if self.contrib {
+            let mut proto = onnx.proto_model_for_path(self.path).map_err(err)?;
+            contrib::rewrite(&mut proto)?;
+            let dir = self.path.parent().and_then(Path::to_str);
+            onnx.parse(&proto, dir).map_err(err)?.model
+        } else {
+            onnx.model_for_path(self.path).map_err(err)?
+        };
+        if let Some([h, w]) = self.input_hw {
+            let (h, w) = (h as usize, w as usize);
+            let nhwc = match self.layout {
+                Some(layout) => layout == Layout::Nhwc,
+                None => declares_nhwc(&model),
+            };
+            let shape = if nhwc { [1, h, w, 3] } else { [1, 3, h, w] };
+            let fact = if self.half_input { f16::fact(shape) } else { f32::fact(shape) };
+            model = model.with_input_fact(0, fact.into()).map_err(err)?;
+        }
+        let mut typed = model.into_typed().map_err(err)?;
+        if self.half {
+            // tract has no fast fp16 kernels on most CPUs (a fp16 yolov8 ran 100x slower than its
+            // fp32 original): the graph runs in f32 with the fp16 weights widened, exactly.
+            let widen = tract_onnx::tract_core::transform::get_transform("f16_to_f32")
+                .map_err(err)?
+                .ok_or("tract lacks its f16_to_f32 transform")?;
+            widen.transform(&mut typed).map_err(err)?;
+        }
+        typed.into_optimized().map_err(err)
+    }
+}
+
+/// tract runs QLinearConv and QLinearMatMul on exact integer kernels, about 20x slower than the
+/// float network (QDQ and dynamic-quantized graphs run within 1.5x of it; README "Quantized, fp16
+/// and dynamic exports"); ONNX Runtime runs them faster than float. Said at load so that nobody
+/// waits without knowing why.
 fn quantized_warning(file: &OnnxFile) -> Vec<String> {
-    let slow: Vec<&str> = file.operators.iter().filter(|o| o.is_qoperator()).map(|o| o.op_type.as_str()).collect();
+    let slow: Vec<&str> = file
+        .operators
+        .iter()
+        .filter(|o| o.is_standard() && matches!(o.op_type.as_str(), "QLinearConv" | "QLinearMatMul"))
+        .map(|o| o.op_type.as_str())
+        .collect();
     if slow.is_empty() {
         return Vec::new();
     }
     vec![format!(
-        "int8 QOperator graph ({}): tract runs it about 20x slower than the float export of the same network; \
-         ONNX Runtime runs it faster than float: SHAKEDOWN_BACKEND=ort",
+        "int8 QOperator graph ({}): tract runs it about 20x slower than the float network; ONNX Runtime runs \
+         it faster than float: SHAKEDOWN_BACKEND=ort",
         slow.join(", ")
     )]
 }
