@@ -8,6 +8,8 @@
 //! | `ORT_DYLIB_PATH` | the ONNX Runtime library the `ort` backends load |
 //! | `INSTA_UPDATE` | how insta writes baselines (`auto`, `always`, `new`, `unseen`, `no`, `force`) |
 //! | `CI` | set (not `false`/`0`): baselines are never written, as insta does |
+//! | `SHAKEDOWN_CACHE` | the prediction cache's folder (default `<target>/shakedown/cache/`), or `off` |
+//! | `SHAKEDOWN_CACHE_MAX` | the cache's size bound: bytes, or with `KB`, `MB`, `GB`, `KiB`, `MiB`, `GiB` (default 2 GiB) |
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -24,6 +26,10 @@ pub const BACKEND: &str = "SHAKEDOWN_BACKEND";
 pub const RESULTS: &str = "SHAKEDOWN_RESULTS";
 /// Variable naming the ONNX Runtime shared library.
 pub const ORT_DYLIB: &str = "ORT_DYLIB_PATH";
+/// Variable naming the prediction cache's folder, or `off`.
+pub const CACHE: &str = "SHAKEDOWN_CACHE";
+/// Variable bounding the prediction cache's size.
+pub const CACHE_MAX: &str = "SHAKEDOWN_CACHE_MAX";
 /// insta's update mode; shakedown checks it up front rather than letting insta panic on it.
 pub const INSTA_UPDATE: &str = "INSTA_UPDATE";
 /// insta's values of `INSTA_UPDATE`.
@@ -40,6 +46,20 @@ pub struct Config {
     pub insta_update: Option<String>,
     /// Running in CI (`CI` set and not `false` or `0`).
     pub ci: bool,
+    /// Where predictions are cached.
+    pub cache: CacheSetting,
+    /// The cache's size bound in bytes, when set.
+    pub cache_max: Option<u64>,
+}
+
+/// `SHAKEDOWN_CACHE`: the default folder (unset), another one, or no cache (`off`; also the
+/// `Default` of a `Config` built in code, so that tests measure rather than read back).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum CacheSetting {
+    InTarget,
+    At(PathBuf),
+    #[default]
+    Off,
 }
 
 impl Config {
@@ -79,7 +99,24 @@ impl Config {
             });
         }
         let ci = set("CI").is_some_and(|v| v != "false" && v != "0");
+        let cache = match set(CACHE) {
+            None => CacheSetting::InTarget,
+            Some(v) if v == "off" => CacheSetting::Off,
+            Some(v) => CacheSetting::At(PathBuf::from(v)),
+        };
+        let cache_max = match set(CACHE_MAX) {
+            None => None,
+            Some(v) => {
+                let text = v.to_string_lossy();
+                Some(parse_bytes(&text).ok_or_else(|| Error::Config {
+                    message: format!("{CACHE_MAX}={text} is not a size"),
+                    help: Some("write bytes, or a number with KB, MB, GB, KiB, MiB or GiB: 500MB, 2GiB".into()),
+                })?)
+            }
+        };
         Ok(Config {
+            cache,
+            cache_max,
             suites: set(SUITES).map(PathBuf::from),
             backend,
             results: set(RESULTS).map(PathBuf::from),
@@ -88,6 +125,24 @@ impl Config {
             ci,
         })
     }
+}
+
+/// `1234`, `500MB`, `2GiB`, `1.5 GB` → bytes.
+fn parse_bytes(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len());
+    let (number, unit) = (text[..split].trim().parse::<f64>().ok()?, &text[split..]);
+    let scale: u64 = match unit {
+        "" | "B" => 1,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => return None,
+    };
+    (number.is_finite() && number >= 0.0).then(|| (number * scale as f64) as u64)
 }
 
 #[cfg(test)]
@@ -105,9 +160,22 @@ mod tests {
         assert_eq!(c.backend, Some(Backend::Ort));
         assert_eq!(c.results, Some(PathBuf::from("out")));
         assert_eq!(c.ort_dylib, Some(PathBuf::from("lib.so")));
-        assert_eq!(from(&[(BACKEND, "")]).unwrap(), Config::default(), "empty is unset");
+        let unset = Config { cache: CacheSetting::InTarget, ..Config::default() };
+        assert_eq!(from(&[(BACKEND, "")]).unwrap(), unset, "empty is unset");
         assert!(from(&[("CI", "true")]).unwrap().ci);
         assert!(!from(&[("CI", "false")]).unwrap().ci);
+    }
+
+    #[test]
+    fn cache_folder_and_size() {
+        assert_eq!(from(&[]).unwrap().cache, CacheSetting::InTarget);
+        assert_eq!(from(&[(CACHE, "off")]).unwrap().cache, CacheSetting::Off);
+        assert_eq!(from(&[(CACHE, "/c")]).unwrap().cache, CacheSetting::At("/c".into()));
+        assert_eq!(from(&[(CACHE_MAX, "2GiB")]).unwrap().cache_max, Some(2 << 30));
+        assert_eq!(from(&[(CACHE_MAX, "1.5 MB")]).unwrap().cache_max, Some(1_500_000));
+        assert_eq!(from(&[(CACHE_MAX, "4096")]).unwrap().cache_max, Some(4096));
+        let err = from(&[(CACHE_MAX, "2 gigs")]).unwrap_err();
+        assert!(err.to_string().contains("SHAKEDOWN_CACHE_MAX=2 gigs"), "{err}");
     }
 
     #[test]

@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use libtest_mimic::{Arguments, Conclusion, Failed, Trial};
 
-use crate::config::Config;
-use crate::engine::SuiteRun;
+use crate::config::{CacheSetting, Config};
+use crate::engine::{PredictionCache, SuiteRun};
 use crate::errors::{self, Error};
 use crate::judge::baseline::{self, Baseline};
 use crate::judge::{verdict, Scores};
@@ -72,15 +72,26 @@ pub fn suite_files(location: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(files)
 }
 
+/// The prediction cache `SHAKEDOWN_CACHE` and `SHAKEDOWN_CACHE_MAX` ask for.
+pub fn prediction_cache(config: &Config) -> Option<PredictionCache> {
+    let dir = match &config.cache {
+        CacheSetting::Off => return None,
+        CacheSetting::InTarget => results::folder(None).join("cache"),
+        CacheSetting::At(dir) => dir.clone(),
+    };
+    Some(PredictionCache::new(dir, config.cache_max.unwrap_or(PredictionCache::DEFAULT_MAX_BYTES)))
+}
+
 /// Validate every suite; all problems of all files are reported together.
 pub fn load_suites(location: &Path, config: &Config) -> Result<Vec<SuiteRun>, Vec<Error>> {
     let files = suite_files(location).map_err(|e| vec![e])?;
     let mut runs = Vec::new();
     let mut errors = Vec::new();
     let backend = config.backend.map(|b| b.name());
+    let cache = prediction_cache(config);
     for file in files {
         match suite::load(&file, backend) {
-            Ok(suite) => runs.push(SuiteRun::new(suite)),
+            Ok(suite) => runs.push(SuiteRun::new(suite).with_cache(cache.clone())),
             Err(e) => errors.push(e),
         }
     }

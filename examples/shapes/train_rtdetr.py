@@ -14,10 +14,10 @@ from ultralytics import RTDETR
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
-    ap.add_argument("--epochs", type=int, default=16)
+    ap.add_argument("--epochs", type=int, default=13)
     ap.add_argument("--imgsz", type=int, default=320)
-    ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--lr0", type=float, default=5e-4)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--lr0", type=float, default=1e-3)
     ap.add_argument("--fraction", type=float, default=1.0, help="fraction of the training split (timing runs)")
     ap.add_argument("--workers", type=int, default=0, help="dataloader processes (0: in the main process)")
     ap.add_argument("--workdir", default=os.path.join(here, "work"), help="holds data.yaml (make_dataset.py)")
@@ -50,6 +50,7 @@ def main():
         warmup_epochs=1,
         warmup_bias_lr=0.0,
         mosaic=0.0,
+        scale=0.2,
         close_mosaic=0,
         project=args.project or os.path.join(args.workdir, "runs"),
         name=args.name,

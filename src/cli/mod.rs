@@ -24,6 +24,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Show the prediction cache's size (`stats`) or empty it (`clear`). Its folder is
+    /// SHAKEDOWN_CACHE, else `shakedown/cache` in the target folder.
+    Cache {
+        #[arg(value_enum)]
+        action: CacheAction,
+    },
     /// Validate suite files (a file or a folder of them), open every model, annotation file and
     /// image they name, and list their tests.
     Check {
@@ -188,6 +194,7 @@ pub fn main() -> ExitCode {
             predict::run(&args).map(|out| emit(&out))
         }
         Command::Eval { gt, dt, json } => return eval(&gt, &dt, json),
+        Command::Cache { action } => cache(action),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -196,6 +203,37 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum CacheAction {
+    Stats,
+    Clear,
+}
+
+fn cache(action: CacheAction) -> Result<(), Error> {
+    let Some(cache) = harness::prediction_cache(Config::get()?) else {
+        emit("the prediction cache is off (SHAKEDOWN_CACHE=off)\n");
+        return Ok(());
+    };
+    let mib = |bytes: u64| bytes as f64 / (1u64 << 20) as f64;
+    let dir = cache.dir().display();
+    match action {
+        CacheAction::Stats => {
+            let s = cache.stats();
+            emit(&format!(
+                "{dir}: {} entries, {:.1} MiB (bound {:.0} MiB)\n",
+                s.entries,
+                mib(s.bytes),
+                mib(cache.max_bytes())
+            ));
+        }
+        CacheAction::Clear => {
+            let removed = cache.clear().map_err(|e| Error::io(cache.dir(), e))?;
+            emit(&format!("{dir}: removed {} entries, {:.1} MiB\n", removed.entries, mib(removed.bytes)));
+        }
+    }
+    Ok(())
 }
 
 fn check(location: &std::path::Path) -> Result<(), Error> {

@@ -1,6 +1,7 @@
 //! Computes case outcomes, sharing work across the tests of one process: images are decoded
 //! once, each model is loaded once and its clean predictions made once, each case computed once
-//! (a risk-factor test reuses its cases' results), whichever test asks first.
+//! (a risk-factor test reuses its cases' results), whichever test asks first. Across processes
+//! the prediction cache (`cache.rs`) shares predictions: a cached case loads no model.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -9,6 +10,7 @@ use std::time::{Duration, Instant};
 use image::RgbImage;
 use rayon::prelude::*;
 
+use super::cache::{self, Cached, Key, KeyBuilder, PredictionCache};
 use crate::dataset::Dataset;
 use crate::errors::{DatasetError, Error, ModelError};
 use crate::metrics::impact::{self, ImageImpact, LabeledBox};
@@ -31,10 +33,17 @@ pub struct Loaded {
     pub dataset: Dataset,
     pub images: Vec<RgbImage>,
     pub labels: Vec<Vec<LabeledBox>>,
+    /// Each image file's blake3 hash, for cache keys (empty without a cache).
+    digests: Vec<[u8; 32]>,
 }
 
 struct ModelSlot {
     model: OnceLock<Shared<(Model, ClassMap)>>,
+    classes: OnceLock<Shared<ClassMap>>,
+    /// The model file's blake3 hash, for cache keys.
+    digest: OnceLock<Option<[u8; 32]>>,
+    /// Where inference ran, from the loaded model or a cache entry.
+    runs_on: OnceLock<&'static str>,
     clean: OnceLock<Shared<CleanOutcome>>,
     /// Indexed like `expand::factor_points` flattened over factors.
     perturbed: Vec<Vec<OnceLock<Shared<PerturbedOutcome>>>>,
@@ -65,6 +74,7 @@ pub struct SuiteRun {
     loaded: OnceLock<Shared<Loaded>>,
     models: Vec<ModelSlot>,
     timings: Mutex<Vec<(String, Duration)>>,
+    cache: Option<PredictionCache>,
 }
 
 impl SuiteRun {
@@ -75,6 +85,9 @@ impl SuiteRun {
             .iter()
             .map(|_| ModelSlot {
                 model: OnceLock::new(),
+                classes: OnceLock::new(),
+                digest: OnceLock::new(),
+                runs_on: OnceLock::new(),
                 clean: OnceLock::new(),
                 perturbed: (0..suite.risk_factors.len())
                     .map(|f| expand::factor_points(&suite, f).iter().map(|_| OnceLock::new()).collect())
@@ -82,7 +95,13 @@ impl SuiteRun {
                 factors: suite.risk_factors.iter().map(|_| OnceLock::new()).collect(),
             })
             .collect();
-        Self { suite, cases, loaded: OnceLock::new(), models, timings: Mutex::new(Vec::new()) }
+        Self { suite, cases, loaded: OnceLock::new(), models, timings: Mutex::new(Vec::new()), cache: None }
+    }
+
+    /// Keep predictions in `cache` (none by default).
+    pub fn with_cache(mut self, cache: Option<PredictionCache>) -> Self {
+        self.cache = cache;
+        self
     }
 
     fn timed<T>(&self, what: impl FnOnce() -> String, f: impl FnOnce() -> T) -> T {
@@ -108,7 +127,17 @@ impl SuiteRun {
                         let dataset = Dataset::load(&self.suite.dataset)?;
                         let images = dataset.decode()?;
                         let labels = (0..dataset.images.len()).map(|i| metrics::labels(&dataset, i)).collect();
-                        Ok(Arc::new(Loaded { dataset, images, labels }))
+                        let digests = match &self.cache {
+                            // Just decoded, so readable; a failure only means no caching.
+                            Some(_) => dataset
+                                .images
+                                .par_iter()
+                                .map(|r| cache::file_digest(&r.path).ok())
+                                .collect::<Option<Vec<_>>>()
+                                .unwrap_or_default(),
+                            None => Vec::new(),
+                        };
+                        Ok(Arc::new(Loaded { dataset, images, labels, digests }))
                     },
                 )
                 .map_err(|e: Error| Arc::new(e))
@@ -120,14 +149,94 @@ impl SuiteRun {
         self.models[m]
             .model
             .get_or_init(|| {
-                let loaded = self.loaded()?;
+                let classes = self.classes(m)?;
                 let spec = &self.suite.models[m];
-                let classes = class_map(spec, &loaded.dataset).map_err(Arc::new)?;
                 let model =
                     self.timed(|| format!("load model {}", spec.name), || Model::load(spec, self.suite.backend));
-                Ok(Arc::new((model.map_err(|e| Arc::new(e.into()))?, classes)))
+                let model = model.map_err(|e| Arc::new(e.into()))?;
+                let _ = self.models[m].runs_on.set(model.runs_on());
+                Ok(Arc::new((model, (*classes).clone())))
             })
             .clone()
+    }
+
+    /// Model `m`'s classes matched to the dataset's categories (no model loaded).
+    fn classes(&self, m: usize) -> Shared<ClassMap> {
+        self.models[m]
+            .classes
+            .get_or_init(|| {
+                let loaded = self.loaded()?;
+                Ok(Arc::new(class_map(&self.suite.models[m], &loaded.dataset).map_err(Arc::new)?))
+            })
+            .clone()
+    }
+
+    /// The cache key of model `m`'s predictions on every image, clean or after the setting
+    /// `perturbed` = (factor, grid, point); `None` without a cache.
+    fn cache_key(&self, m: usize, loaded: &Loaded, perturbed: Option<(usize, usize, usize)>) -> Option<Key> {
+        self.cache.as_ref()?;
+        let spec = &self.suite.models[m];
+        let digest = self.models[m].digest.get_or_init(|| cache::file_digest(&spec.path).ok()).as_ref()?;
+        if loaded.digests.len() != loaded.images.len() {
+            return None;
+        }
+        let mut key = KeyBuilder::default();
+        key.part(digest).text(self.suite.backend.name()).text(spec.family.name()).text(&spec.classes.join("\n"));
+        let settings = (spec.input_size, spec.confidence, spec.iou, spec.max_detections, &spec.preprocess);
+        key.text(&format!("{settings:?}"));
+        for (record, digest) in loaded.dataset.images.iter().zip(&loaded.digests) {
+            key.part(&record.id.to_le_bytes()).part(digest);
+        }
+        if let Some((factor, grid, point)) = perturbed {
+            let rf = &self.suite.risk_factors[factor];
+            let g = &rf.grids[grid];
+            key.text(g.perturbation.name).text(&format!("{:?}", g.points[point].values));
+            key.part(&self.suite.seed.to_le_bytes()).text(&rf.setting(grid, point));
+        }
+        Some(key.key())
+    }
+
+    /// Model `m`'s predictions on every image, clean or after a setting: from the cache when it
+    /// has them, else predicted (loading the model) and cached.
+    fn predictions(
+        &self,
+        m: usize,
+        loaded: &Loaded,
+        perturbed: Option<(usize, usize, usize)>,
+    ) -> Inferred<Predictions> {
+        let key = self.cache_key(m, loaded, perturbed);
+        if let (Some(cache), Some(key)) = (&self.cache, key) {
+            if let Some(hit) = cache.get(key).filter(|c| c.predictions.len() == loaded.images.len()) {
+                let _ = self.models[m].runs_on.set(hit.runs_on);
+                return Ok((hit.predictions, hit.motions));
+            }
+        }
+        let model = self.model(m)?;
+        let model = &model.0;
+        let result = match perturbed {
+            None => self.timed(
+                || format!("{}: clean predictions", model.spec.name),
+                || self.predict_all(model, loaded, None),
+            )?,
+            Some((factor, grid, point)) => {
+                let rf = &self.suite.risk_factors[factor];
+                let g = &rf.grids[grid];
+                let setting = rf.setting(grid, point);
+                let op = g.perturbation.build(&g.points[point].values);
+                self.timed(
+                    || format!("{}: {setting}", model.spec.name),
+                    || self.predict_all(model, loaded, Some((op.as_ref(), &setting))),
+                )?
+            }
+        };
+        match (&self.cache, key) {
+            (Some(cache), Some(key)) => {
+                let cached = Cached { predictions: result.0, motions: result.1, runs_on: model.runs_on() };
+                cache.put(key, &cached);
+                Ok((cached.predictions, cached.motions))
+            }
+            _ => Ok(result),
+        }
     }
 
     /// `infer` on every image, after `perturb` (drawing from the generator of its key and the
@@ -203,13 +312,9 @@ impl SuiteRun {
             .clean
             .get_or_init(|| {
                 let loaded = self.loaded()?;
-                let model = self.model(m)?;
-                let (model, classes) = &*model;
-                let (predictions, motions) = self.timed(
-                    || format!("{}: clean predictions", model.spec.name),
-                    || self.predict_all(model, &loaded, None),
-                )?;
-                let validation = Self::validate(&loaded, &predictions, &motions, classes);
+                let classes = self.classes(m)?;
+                let (predictions, motions) = self.predictions(m, &loaded, None)?;
+                let validation = Self::validate(&loaded, &predictions, &motions, &classes);
                 Ok(Arc::new(CleanOutcome { predictions, validation }))
             })
             .clone()
@@ -225,20 +330,12 @@ impl SuiteRun {
             .get_or_init(|| {
                 let loaded = self.loaded()?;
                 let clean = self.clean(m)?;
-                let model = self.model(m)?;
-                let (model, classes) = &*model;
-                let rf = &self.suite.risk_factors[factor];
-                let g = &rf.grids[grid];
-                let key = rf.setting(grid, point);
-                let op = g.perturbation.build(&g.points[point].values);
-                let (predictions, motions) = self.timed(
-                    || format!("{}: {key}", model.spec.name),
-                    || self.predict_all(model, &loaded, Some((op.as_ref(), &key))),
-                )?;
-                let (impacts, present) = self.impacts(&loaded, classes, &clean.predictions, &predictions, &motions);
+                let classes = self.classes(m)?;
+                let (predictions, motions) = self.predictions(m, &loaded, Some((factor, grid, point)))?;
+                let (impacts, present) = self.impacts(&loaded, &classes, &clean.predictions, &predictions, &motions);
                 let risk = impact::risk_score(&impacts);
                 let class_risk = impact::class_risk(&impacts, &present);
-                let validation = Self::validate(&loaded, &predictions, &motions, classes);
+                let validation = Self::validate(&loaded, &predictions, &motions, &classes);
                 Ok(Arc::new(PerturbedOutcome { impacts, risk, class_risk, validation }))
             })
             .clone()
@@ -327,6 +424,11 @@ impl SuiteRun {
     /// A model, if some case has loaded it in this process.
     pub fn model_if_done(&self, m: usize) -> Option<Arc<(Model, ClassMap)>> {
         self.models[m].model.get().and_then(|r| r.as_ref().ok().cloned())
+    }
+
+    /// Where model `m`'s inference ran, once known (from its loading or a cache entry).
+    pub fn runs_on(&self, m: usize) -> Option<&'static str> {
+        self.models[m].runs_on.get().copied()
     }
 
     /// Outcomes already computed in this process (for the end-of-run summary).

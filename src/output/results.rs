@@ -169,7 +169,7 @@ pub fn collect(run: &SuiteRun) -> Option<SuiteResults> {
             let pc = run.performance_under_corruption(m);
             ModelResults {
                 model: run.suite.models[m].name.clone(),
-                runs_on: run.model_if_done(m).map(|model| model.0.runs_on()),
+                runs_on: run.runs_on(m),
                 clean: run.clean_if_done(m).and_then(|c| c.validation.as_ref().map(|v| stats(v, m))),
                 mpc: pc.map(|p| p.0),
                 rpc: pc.and_then(|p| p.1),
