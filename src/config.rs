@@ -142,7 +142,7 @@ fn parse_bytes(text: &str) -> Option<u64> {
         "GiB" => 1 << 30,
         _ => return None,
     };
-    (number.is_finite() && number >= 0.0).then(|| (number * scale as f64) as u64)
+    (number.is_finite() && number >= 0.0).then_some((number * scale as f64) as u64)
 }
 
 #[cfg(test)]
