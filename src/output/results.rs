@@ -4,12 +4,17 @@
 //!
 //! One file per suite, `<suite>.json`, in `SHAKEDOWN_RESULTS` or else `<target dir>/shakedown/`.
 //! Scores go by the names snapshots use ([`Score`]).
-//! It holds what this process computed: a filtered run writes the cases it ran.
+//!
+//! It holds what one run computed: a filtered run writes the cases it ran. Under cargo-nextest a
+//! run is many processes, one per test: each writes its own part (`<suite>.parts/<run>/<pid>.json`,
+//! `<run>` being nextest's `NEXTEST_RUN_ID`) and merges every part of the run into `<suite>.json`
+//! under a file lock, so the last process to finish leaves the whole run's results, as
+//! `cargo test` does in one process.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::SuiteRun;
 use crate::errors::Error;
@@ -21,21 +26,21 @@ use crate::vocab::Score;
 /// Images listed per case, worst first.
 pub const WORST_LISTED: usize = 10;
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize, Clone)]
 pub struct SuiteResults {
     pub suite: String,
     pub file: PathBuf,
     pub seed: u64,
-    pub backend: &'static str,
+    pub backend: String,
     pub models: Vec<ModelResults>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize, Clone)]
 pub struct ModelResults {
     pub model: String,
     /// The processor inference ran on (`CPU`, `CUDA`, `TensorRT`): an accelerator that could
     /// not start falls back to the CPU. `None` when the model was not loaded.
-    pub runs_on: Option<&'static str>,
+    pub runs_on: Option<String>,
     /// Clean validation metrics; `None` when not run, or without labels.
     pub clean: Option<Stats>,
     /// COCO-C's mean performance under corruption (AP over the perturbed cases) and its ratio to
@@ -48,13 +53,13 @@ pub struct ModelResults {
 
 /// A detector's 12 COCOeval stats by name and AP per category name, or a classifier's accuracy
 /// and top-1 per class.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize, Clone)]
 pub struct Stats {
-    pub stats: BTreeMap<&'static str, f64>,
-    pub per_category: BTreeMap<String, BTreeMap<&'static str, f64>>,
+    pub stats: BTreeMap<String, f64>,
+    pub per_category: BTreeMap<String, BTreeMap<String, f64>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize, Clone)]
 pub struct FactorResults {
     pub case: String,
     pub risk: f64,
@@ -63,7 +68,7 @@ pub struct FactorResults {
     pub worst_setting: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize, Clone)]
 pub struct CaseResults {
     pub case: String,
     pub risk: f64,
@@ -74,13 +79,13 @@ pub struct CaseResults {
     pub worst_images: Vec<WorstImage>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize, Clone)]
 pub struct ClassResults {
     pub risk: f64,
     pub images: usize,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize, Clone)]
 pub struct WorstImage {
     pub image_id: u64,
     pub file_name: String,
@@ -103,19 +108,19 @@ pub fn collect(run: &SuiteRun) -> Option<SuiteResults> {
     };
     let stats = |v: &Validation, m: usize| match v {
         Validation::Detection(s) => Stats {
-            stats: s.named().map(|(score, v)| (score.name(), v)).collect(),
+            stats: s.named().map(|(score, v)| (score.name().to_owned(), v)).collect(),
             per_category: s
                 .per_category
                 .iter()
-                .map(|c| (category(c.category_id, m), [("ap", c.ap), ("ap50", c.ap50)].into_iter().collect()))
+                .map(|c| (category(c.category_id, m), [("ap".into(), c.ap), ("ap50".into(), c.ap50)].into()))
                 .collect(),
         },
         Validation::Classification(s) => Stats {
-            stats: [(Score::Top1.name(), s.top1), (Score::Top5.name(), s.top5)].into_iter().collect(),
+            stats: [(Score::Top1.name().to_owned(), s.top1), (Score::Top5.name().to_owned(), s.top5)].into(),
             per_category: s
                 .per_class
                 .iter()
-                .map(|c| (category(c.category_id, m), [("top1", c.top1)].into_iter().collect()))
+                .map(|c| (category(c.category_id, m), [("top1".to_owned(), c.top1)].into()))
                 .collect(),
         },
     };
@@ -169,7 +174,7 @@ pub fn collect(run: &SuiteRun) -> Option<SuiteResults> {
             let pc = run.performance_under_corruption(m);
             ModelResults {
                 model: run.suite.models[m].name.clone(),
-                runs_on: run.runs_on(m),
+                runs_on: run.runs_on(m).map(str::to_owned),
                 clean: run.clean_if_done(m).and_then(|c| c.validation.as_ref().map(|v| stats(v, m))),
                 mpc: pc.map(|p| p.0),
                 rpc: pc.and_then(|p| p.1),
@@ -182,7 +187,7 @@ pub fn collect(run: &SuiteRun) -> Option<SuiteResults> {
         suite: run.suite.name.clone(),
         file: run.suite.path.clone(),
         seed: run.suite.seed,
-        backend: run.suite.backend.name(),
+        backend: run.suite.backend.name().to_owned(),
         models,
     })
 }
@@ -201,19 +206,95 @@ pub fn folder(configured: Option<&Path>) -> PathBuf {
     target.unwrap_or_else(|| PathBuf::from("target")).join("shakedown")
 }
 
-/// Write the results of every run that measured something; returns the files written.
+/// Write the results of every run that measured something, merged with the other processes of
+/// the same run (nextest); returns the files written.
 pub fn write(runs: &[&SuiteRun], folder: &Path) -> Result<Vec<PathBuf>, Error> {
+    let run_id = std::env::var("NEXTEST_RUN_ID").unwrap_or_else(|_| format!("process-{}", std::process::id()));
     let mut written = Vec::new();
     for run in runs {
         let Some(results) = collect(run) else { continue };
-        std::fs::create_dir_all(folder).map_err(|e| Error::io(folder, e))?;
-        let path = folder.join(format!("{}.json", run.suite.name));
-        let text = serde_json::to_string_pretty(&results).expect("results always serialise");
-        // Written aside, then renamed: a reader never sees half a file.
-        let partial = folder.join(format!(".{}.json.{}", run.suite.name, std::process::id()));
-        std::fs::write(&partial, text + "\n").map_err(|e| Error::io(&partial, e))?;
-        std::fs::rename(&partial, &path).map_err(|e| Error::io(&path, e))?;
+        let suite = &run.suite.name;
+        let parts = folder.join(format!("{suite}.parts"));
+        let this_run = parts.join(&run_id);
+        std::fs::create_dir_all(&this_run).map_err(|e| Error::io(&this_run, e))?;
+        let part = this_run.join(format!("{}.json", std::process::id()));
+        write_aside(&part, &serde_json::to_string(&results).expect("results always serialise"))?;
+
+        // One merge at a time; the lock goes with the file handle.
+        let lock_path = parts.join(format!("{run_id}.lock"));
+        let lock = std::fs::File::create(&lock_path).map_err(|e| Error::io(&lock_path, e))?;
+        lock.lock().map_err(|e| Error::io(&lock_path, e))?;
+        let mut all = Vec::new();
+        for entry in std::fs::read_dir(&this_run).map_err(|e| Error::io(&this_run, e))?.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "json") {
+                // A part that does not parse is skipped: it was never renamed into place whole.
+                if let Ok(part) = std::fs::read_to_string(&path).map(|t| serde_json::from_str::<SuiteResults>(&t)) {
+                    all.extend(part.ok());
+                }
+            }
+        }
+        let order: Vec<&str> = run.cases.iter().map(|c| c.name.as_str()).collect();
+        let merged = merge(all, &order).unwrap_or(results);
+        let path = folder.join(format!("{suite}.json"));
+        write_aside(&path, &(serde_json::to_string_pretty(&merged).expect("results always serialise") + "\n"))?;
+        // Parts of earlier runs are stale.
+        for entry in std::fs::read_dir(&parts).map_err(|e| Error::io(&parts, e))?.flatten() {
+            let name = entry.file_name();
+            let stale = name != std::ffi::OsStr::new(&run_id) && name != lock_path.file_name().unwrap_or_default();
+            if stale && entry.path().is_dir() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            } else if stale && entry.path().extension().is_some_and(|e| e == "lock") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        drop(lock);
         written.push(path);
     }
     Ok(written)
+}
+
+/// Written aside, then renamed: a reader never sees half a file.
+fn write_aside(path: &Path, text: &str) -> Result<(), Error> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("results");
+    let partial = path.with_file_name(format!(".{name}.{}", std::process::id()));
+    std::fs::write(&partial, text).map_err(|e| Error::io(&partial, e))?;
+    std::fs::rename(&partial, path).map_err(|e| Error::io(path, e))
+}
+
+/// The union of several processes' results of one suite: per model the clean stats and where
+/// it ran from whichever part has them, factors and cases by name in `order` (the suite's case
+/// order), and mPC / rPC recomputed over the merged cases. `None` without parts.
+pub fn merge(parts: Vec<SuiteResults>, order: &[&str]) -> Option<SuiteResults> {
+    let mut parts = parts.into_iter();
+    let mut merged = parts.next()?;
+    for part in parts {
+        for (mine, theirs) in merged.models.iter_mut().zip(part.models) {
+            mine.runs_on = mine.runs_on.take().or(theirs.runs_on);
+            mine.clean = mine.clean.take().or(theirs.clean);
+            for factor in theirs.risk_factors {
+                if mine.risk_factors.iter().all(|f| f.case != factor.case) {
+                    mine.risk_factors.push(factor);
+                }
+            }
+            for case in theirs.cases {
+                if mine.cases.iter().all(|c| c.case != case.case) {
+                    mine.cases.push(case);
+                }
+            }
+        }
+    }
+    let rank = |name: &str| order.iter().position(|o| *o == name).unwrap_or(usize::MAX);
+    for model in &mut merged.models {
+        model.risk_factors.sort_by_key(|f| rank(&f.case));
+        model.cases.sort_by_key(|c| rank(&c.case));
+        // mPC as `SuiteRun::performance_under_corruption`: AP (top-1) over the perturbed cases.
+        let headline = |s: &Stats| s.stats.get(Score::Map.name()).or(s.stats.get(Score::Top1.name())).copied();
+        let each: Option<Vec<f64>> = model.cases.iter().map(|c| c.stats.as_ref().and_then(headline)).collect();
+        let mpc = each.filter(|e| !e.is_empty()).map(|e| e.iter().sum::<f64>() / e.len() as f64);
+        let clean = model.clean.as_ref().and_then(headline).filter(|ap| *ap > 0.0);
+        model.mpc = mpc;
+        model.rpc = mpc.zip(clean).map(|(mpc, clean)| mpc / clean);
+    }
+    Some(merged)
 }

@@ -1,0 +1,98 @@
+//! cargo-nextest runs each test in its own process: the processes of one run (one
+//! `NEXTEST_RUN_ID`) each write their part and merge all parts into `<suite>.json`, which ends
+//! byte-identical to what `cargo test` writes from one process running every test.
+//!
+//! The harness runs in child processes (this test binary again, entering `harness_child`), one
+//! per test as nextest would start them.
+
+use std::path::Path;
+use std::process::Command;
+
+use shakedown::config::Config;
+
+/// The entry the parent re-executes: the harness on `SHAKEDOWN_SUITES`, filtered to the test
+/// `SHAKEDOWN_TEST_FILTER` names exactly, if set.
+#[test]
+fn harness_child() {
+    if std::env::var_os("SHAKEDOWN_TEST_CHILD").is_none() {
+        return;
+    }
+    let config = Config::get().expect("the parent sets a valid environment");
+    let location = config.suites.clone().expect("the parent names the suite");
+    let filter = std::env::var("SHAKEDOWN_TEST_FILTER").ok();
+    let args =
+        libtest_mimic::Arguments { exact: filter.is_some(), filter, test_threads: Some(1), ..Default::default() };
+    let conclusion = shakedown::harness::run(&args, &location, config).expect("the suite is valid");
+    std::process::exit(if conclusion.has_failed() { 101 } else { 0 });
+}
+
+fn write_suite(dir: &Path) {
+    let shapes = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shapes");
+    let suite = format!(
+        "name: merged\nseed: 7\nmodels:\n  - name: yolov8n\n    path: {model}\n    family: yolov8\n    \
+         classes: [circle, square, triangle]\ndataset:\n  annotations: {ann}\n  images: {images}/*.jpg\n  \
+         limit: 8\nrisk_factors:\n  noise:\n    perturbations:\n      gaussian_noise:\n        std: [0.03, 0.08]\n  \
+         geometry:\n    perturbations:\n      rotation:\n        angle: 10\nbudgets:\n  risk: 100\n  factor_risk: 100\n",
+        model = shapes.join("models/yolov8n.onnx").display(),
+        ann = shapes.join("val/annotations.json").display(),
+        images = shapes.join("val/images").display(),
+    );
+    std::fs::write(dir.join("merged.yaml"), suite).unwrap();
+}
+
+/// The harness on the suite in `dir`, writing results to `results`; `filter` picks one test.
+fn run(dir: &Path, results: &Path, filter: Option<&str>, run_id: Option<&str>) {
+    let mut child = Command::new(std::env::current_exe().unwrap());
+    child.args(["--exact", "harness_child", "--nocapture", "--test-threads", "1"]);
+    for var in ["CI", "INSTA_UPDATE", "INSTA_FORCE_PASS", "SHAKEDOWN_BACKEND", "TF_BUILD", "NEXTEST_RUN_ID"] {
+        child.env_remove(var);
+    }
+    child
+        .env("SHAKEDOWN_TEST_CHILD", "1")
+        .env("SHAKEDOWN_SUITES", dir.join("merged.yaml"))
+        .env("SHAKEDOWN_RESULTS", results)
+        .env("SHAKEDOWN_CACHE", "off")
+        .env("INSTA_UPDATE", "always");
+    if let Some(filter) = filter {
+        child.env("SHAKEDOWN_TEST_FILTER", filter);
+    }
+    if let Some(id) = run_id {
+        child.env("NEXTEST_RUN_ID", id);
+    }
+    let out = child.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+}
+
+#[test]
+fn one_process_per_test_gives_the_results_of_one_process() {
+    let dir = tempfile::tempdir().unwrap();
+    write_suite(dir.path());
+    let (together, apart) = (dir.path().join("together"), dir.path().join("apart"));
+    run(dir.path(), &together, None, None);
+    let whole = std::fs::read_to_string(together.join("merged.json")).unwrap();
+
+    let tests = [
+        "merged::yolov8n::clean",
+        "merged::yolov8n::noise",
+        "merged::yolov8n::noise::gaussian_noise::std=0.03",
+        "merged::yolov8n::noise::gaussian_noise::std=0.08",
+        "merged::yolov8n::geometry",
+        "merged::yolov8n::geometry::rotation::angle=10",
+    ];
+    // A stale part of an earlier run must not leak in.
+    run(dir.path(), &apart, Some(tests[2]), Some("an-earlier-run"));
+    for (i, test) in tests.iter().enumerate() {
+        run(dir.path(), &apart, Some(test), Some("this-run"));
+        let so_far = std::fs::read_to_string(apart.join("merged.json")).unwrap();
+        // The clean test alone measured less than the whole run.
+        if i == 0 {
+            assert_ne!(so_far, whole, "after {test}");
+        }
+    }
+    let merged = std::fs::read_to_string(apart.join("merged.json")).unwrap();
+    assert_eq!(merged, whole, "the merged parts are the single process's results, byte for byte");
+    let parts = apart.join("merged.parts");
+    let runs: Vec<_> = std::fs::read_dir(&parts).unwrap().flatten().filter(|e| e.path().is_dir()).collect();
+    assert_eq!(runs.len(), 1, "only this run's parts are kept");
+}
