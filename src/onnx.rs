@@ -232,8 +232,13 @@ impl OnnxFile {
             }
         });
         let task = self.metadata.get("task").cloned();
-        // RT-DETR exports say `detect` too; their description names the architecture.
-        let rtdetr = self.metadata.get("description").is_some_and(|d| d.contains("RT-DETR"));
+        // RT-DETR exports say `detect` too: ultralytics 8.4 names the head (`RTDETRDecoder`);
+        // older exports only the model in the description (`… rtdetr-l model …`, `RT-DETR`).
+        let rtdetr = self.metadata.get("head").is_some_and(|h| h == "RTDETRDecoder")
+            || self.metadata.get("description").is_some_and(|d| {
+                let d = d.to_ascii_lowercase();
+                d.contains("rt-detr") || d.contains("rtdetr")
+            });
         let family = match task.as_deref() {
             Some("classify") => Some(Family::Classifier),
             Some("detect") if rtdetr => Some(Family::Rtdetr),
@@ -319,6 +324,14 @@ mod tests {
         assert_eq!(facts.input_size, Some([320, 320]));
         assert_eq!(facts.family, Some(Family::Yolov8));
         assert_eq!(parse(&model(&[])).unwrap().ultralytics(), None);
+        // RT-DETR: by its head (8.4), or by the model named in the description.
+        let names = ("names", "{0: 'a'}");
+        for rtdetr in [("head", "RTDETRDecoder"), ("description", "Ultralytics rtdetr-l model trained on coco.yaml")] {
+            let facts = parse(&model(&[names, ("task", "detect"), rtdetr])).unwrap().ultralytics().unwrap();
+            assert_eq!(facts.family, Some(Family::Rtdetr), "{rtdetr:?}");
+        }
+        let yolo = [names, ("task", "detect"), ("head", "Detect"), ("description", "Ultralytics YOLO11n model")];
+        assert_eq!(parse(&model(&yolo)).unwrap().ultralytics().unwrap().family, Some(Family::Yolov8));
     }
 
     #[test]

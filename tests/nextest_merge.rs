@@ -2,6 +2,9 @@
 //! `NEXTEST_RUN_ID`) each write their part and merge all parts into `<suite>.json`, which ends
 //! byte-identical to what `cargo test` writes from one process running every test.
 //!
+//! Partitions of a run on several machines (`--partition count:K/N`, each its own target folder
+//! and run) merge with `shakedown merge` into the same file too.
+//!
 //! The harness runs in child processes (this test binary again, entering `harness_child`), one
 //! per test as nextest would start them.
 
@@ -95,4 +98,16 @@ fn one_process_per_test_gives_the_results_of_one_process() {
     let parts = apart.join("merged.parts");
     let runs: Vec<_> = std::fs::read_dir(&parts).unwrap().flatten().filter(|e| e.path().is_dir()).collect();
     assert_eq!(runs.len(), 1, "only this run's parts are kept");
+
+    // Two machines, each a partition of the tests (nextest's count:1/2 and count:2/2 deal tests
+    // out in turn), merged afterwards.
+    let machines = [dir.path().join("machine-1"), dir.path().join("machine-2")];
+    for (i, test) in tests.iter().enumerate() {
+        run(dir.path(), &machines[i % 2], Some(test), Some(&format!("machine-{}", i % 2 + 1)));
+    }
+    let merged_dir = dir.path().join("merged");
+    let written = shakedown::output::results::merge_folders(&machines, &merged_dir).unwrap();
+    assert_eq!(written.len(), 1);
+    let merged = std::fs::read_to_string(merged_dir.join("merged.json")).unwrap();
+    assert_eq!(merged, whole, "the partitions' merge is the single machine's results");
 }

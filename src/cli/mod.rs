@@ -140,6 +140,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Merge the results folders of several machines (`cargo nextest run --partition
+    /// count:K/N` on each) into one: every `<suite>.json` they hold, case by case.
+    Merge {
+        /// Results folders (each machine's `target/shakedown`, or its SHAKEDOWN_RESULTS).
+        #[arg(required = true, value_name = "FOLDER")]
+        folders: Vec<PathBuf>,
+        /// Where the merged `<suite>.json` files go.
+        #[arg(long, short, value_name = "FOLDER")]
+        output: PathBuf,
+    },
 }
 
 /// Parse the command line and run the command.
@@ -195,6 +205,7 @@ pub fn main() -> ExitCode {
         }
         Command::Eval { gt, dt, json } => return eval(&gt, &dt, json),
         Command::Cache { action } => cache(action),
+        Command::Merge { folders, output } => merge(&folders, &output),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -203,6 +214,13 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn merge(folders: &[PathBuf], output: &std::path::Path) -> Result<(), Error> {
+    for (suite, path) in crate::output::results::merge_folders(folders, output)? {
+        emit(&format!("{suite}: {}\n", path.display()));
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

@@ -254,6 +254,46 @@ pub fn write(runs: &[&SuiteRun], folder: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(written)
 }
 
+/// Merge the `<suite>.json` files of several results folders (partitions of one run on several
+/// machines) into `output`; the suites and files written. Cases go in their suite's order when
+/// its file (recorded in the results) is at hand, else in the order the folders list them.
+pub fn merge_folders(folders: &[PathBuf], output: &Path) -> Result<Vec<(String, PathBuf)>, Error> {
+    let mut by_suite: BTreeMap<String, Vec<SuiteResults>> = BTreeMap::new();
+    for folder in folders {
+        let entries = std::fs::read_dir(folder).map_err(|e| Error::io(folder, e))?;
+        let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        files.sort();
+        for path in files.into_iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
+            let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+            let results: SuiteResults = serde_json::from_str(&text)
+                .map_err(|e| Error::Usage(format!("{} is not a shakedown results file: {e}", path.display())))?;
+            by_suite.entry(results.suite.clone()).or_default().push(results);
+        }
+    }
+    std::fs::create_dir_all(output).map_err(|e| Error::io(output, e))?;
+    let mut written = Vec::new();
+    for (suite, parts) in by_suite {
+        let order: Vec<String> = match crate::suite::load(&parts[0].file, Some(parts[0].backend.as_str())) {
+            Ok(loaded) => crate::suite::expand::expand(&loaded).into_iter().map(|c| c.name).collect(),
+            Err(_) => parts
+                .iter()
+                .flat_map(|p| {
+                    p.models
+                        .iter()
+                        .flat_map(|m| m.risk_factors.iter().map(|f| &f.case).chain(m.cases.iter().map(|c| &c.case)))
+                })
+                .cloned()
+                .collect(),
+        };
+        let order: Vec<&str> = order.iter().map(String::as_str).collect();
+        let Some(merged) = merge(parts, &order) else { continue };
+        let path = output.join(format!("{suite}.json"));
+        write_aside(&path, &(serde_json::to_string_pretty(&merged).expect("results always serialise") + "\n"))?;
+        written.push((suite, path));
+    }
+    Ok(written)
+}
+
 /// Written aside, then renamed: a reader never sees half a file.
 fn write_aside(path: &Path, text: &str) -> Result<(), Error> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("results");
