@@ -40,8 +40,10 @@ fn environment() -> Result<&'static ort::environment::Environment, ModelError> {
 }
 
 struct OrtBackendSession {
-    // `Session::run` takes `&mut self`; trials share one session per model.
-    session: Mutex<OrtSession>,
+    // `Session::run` takes `&mut self`: on the CPU one session per worker thread, each running
+    // one image on one core, so that no worker waits for another's inference; an accelerator
+    // gets one session (the device runs one graph at a time anyway).
+    sessions: Vec<Mutex<OrtSession>>,
     signature: Signature,
     runs_on: Accelerator,
     /// Why the session runs elsewhere than asked (an accelerator that could not start).
@@ -105,8 +107,11 @@ pub fn load(path: &Path, file: &OnnxFile, accelerator: Accelerator) -> Result<Bo
     let env = environment()?;
     let fail =
         |e: ort::Error| ModelError::Load { path: path.to_owned(), backend: "ort", message: e.to_string(), help: None };
-    // Runs are serialised by the session's mutex, so each one may use every core.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Workers run images in parallel, each on its own CPU session with one core; one
+    // accelerator session takes every core for what stays on the CPU.
+    let workers = rayon::current_num_threads().max(1);
+    let on_cpu = accelerator == Accelerator::Cpu;
+    let threads = if on_cpu { 1 } else { std::thread::available_parallelism().map_or(1, |n| n.get()) };
     let builder = || OrtSession::builder(env).map_err(fail)?.with_intra_threads(threads).map_err(|e| fail(e.into()));
     let providers = accelerator.providers();
     let mut warnings = Vec::new();
@@ -145,7 +150,13 @@ pub fn load(path: &Path, file: &OnnxFile, accelerator: Accelerator) -> Result<Bo
     let output_names = session.outputs().iter().map(|o| o.name().to_owned()).collect();
     let signature = Signature { input_shape, output_shapes, output_names };
     let half_input = file.input_type == Some(ElementType::Float16);
-    Ok(Box::new(OrtBackendSession { session: Mutex::new(session), signature, runs_on, warnings, half_input }))
+    let mut sessions = vec![Mutex::new(session)];
+    if on_cpu {
+        for _ in 1..workers {
+            sessions.push(Mutex::new(builder()?.commit_from_file(path).map_err(fail)?));
+        }
+    }
+    Ok(Box::new(OrtBackendSession { sessions, signature, runs_on, warnings, half_input }))
 }
 
 /// An output as f32, whatever its numeric type (labels of NMS-included exports are int64).
@@ -187,7 +198,9 @@ impl Session for OrtBackendSession {
         } else {
             OrtTensor::from_array((shape, input.data)).map_err(|e| e.to_string())?.into_dyn()
         };
-        let mut session = self.session.lock().map_err(|_| "a previous inference panicked".to_string())?;
+        // Each worker thread has its own session; other callers share the first.
+        let slot = rayon::current_thread_index().unwrap_or(0) % self.sessions.len();
+        let mut session = self.sessions[slot].lock().map_err(|_| "a previous inference panicked".to_string())?;
         let outputs = session.run(ort::inputs![tensor]).map_err(|e| e.to_string())?;
         let mut result = Vec::new();
         for (name, value) in outputs.iter() {
