@@ -8,25 +8,15 @@
 //! The harness runs in child processes (this test binary again, entering `harness_child`), one
 //! per test as nextest would start them.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
-use shakedown::config::Config;
-
-/// The entry the parent re-executes: the harness on `SHAKEDOWN_SUITES`, filtered to the test
-/// `SHAKEDOWN_TEST_FILTER` names exactly, if set.
+/// The entry the parent re-executes (see `common::harness_child`).
 #[test]
 fn harness_child() {
-    if std::env::var_os("SHAKEDOWN_TEST_CHILD").is_none() {
-        return;
-    }
-    let config = Config::get().expect("the parent sets a valid environment");
-    let location = config.suites.clone().expect("the parent names the suite");
-    let filter = std::env::var("SHAKEDOWN_TEST_FILTER").ok();
-    let args =
-        libtest_mimic::Arguments { exact: filter.is_some(), filter, test_threads: Some(1), ..Default::default() };
-    let conclusion = shakedown::harness::run(&args, &location, config).expect("the suite is valid");
-    std::process::exit(if conclusion.has_failed() { 101 } else { 0 });
+    common::harness_child();
 }
 
 fn write_suite(dir: &Path) {

@@ -4,22 +4,15 @@
 //! The harness runs in a child process (this test binary again, entering `harness_child`), as
 //! `cargo test --test robustness` would run it, so the test reads exactly what a CI log shows.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
-use shakedown::config::Config;
-
-/// The entry the parent re-executes: runs the suite in `SHAKEDOWN_SUITES` with the harness.
+/// The entry the parent re-executes (see `common::harness_child`).
 #[test]
 fn harness_child() {
-    if std::env::var_os("SHAKEDOWN_TEST_CHILD").is_none() {
-        return;
-    }
-    let config = Config::get().expect("the parent sets a valid environment");
-    let location = config.suites.clone().expect("the parent names the suite");
-    let args = libtest_mimic::Arguments { test_threads: Some(1), ..Default::default() };
-    let conclusion = shakedown::harness::run(&args, &location, config).expect("the suite is valid");
-    std::process::exit(if conclusion.has_failed() { 101 } else { 0 });
+    common::harness_child();
 }
 
 /// A copy of `tests/suites/small.yaml` reduced to one model and 8 images, with impact `delta`.

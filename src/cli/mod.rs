@@ -88,46 +88,7 @@ enum Command {
     },
     /// Run one model on images and print its detections: COCO results with --json (the input
     /// of `eval`), else a short table.
-    Predict {
-        /// The ONNX model (or the one --suite names).
-        #[arg(long, value_name = "MODEL.onnx")]
-        model: Option<PathBuf>,
-        /// Its family (see `shakedown schema`); optional when the export's metadata says it.
-        #[arg(long)]
-        family: Option<String>,
-        /// Class names in the model's output order, comma-separated.
-        #[arg(long, value_delimiter = ',', value_name = "A,B,C")]
-        classes: Option<Vec<String>>,
-        /// Take the model (path, family, classes, thresholds, preprocess) from a suite file.
-        #[arg(long, value_name = "SUITE.yaml")]
-        suite: Option<PathBuf>,
-        /// The model's name in --suite (default: its only model).
-        #[arg(long)]
-        model_name: Option<String>,
-        /// Lowest score printed (default 0.001 with --json, as COCO evaluation wants; else the
-        /// model's confidence, 0.25).
-        #[arg(long)]
-        conf: Option<f32>,
-        /// NMS IoU threshold (default the model's, 0.7).
-        #[arg(long)]
-        iou: Option<f32>,
-        /// Network input size for models declared with a dynamic one.
-        #[arg(long, value_name = "H,W", value_parser = predict::parse_hw)]
-        input_size: Option<[u32; 2]>,
-        /// COCO ground truth: image ids from its file names, category ids from its category names.
-        #[arg(long, value_name = "GT.json")]
-        gt: Option<PathBuf>,
-        /// Print COCO results json.
-        #[arg(long)]
-        json: bool,
-        /// Let every class above --conf label a box, as `yolo val` and yolov5's val.py select
-        /// the detections they score (yolov8 and yolov5 families; the suite's mAP is computed
-        /// so). Without it one label per box, as `yolo predict`.
-        #[arg(long)]
-        multi_label: bool,
-        #[arg(required = true, value_name = "IMAGE")]
-        images: Vec<PathBuf>,
-    },
+    Predict(predict::PredictArgs),
     /// Evaluate COCO detection results against COCO ground truth, like pycocotools' COCOeval (bbox).
     Eval {
         /// COCO ground-truth json (images, annotations, categories).
@@ -173,36 +134,7 @@ pub fn main() -> ExitCode {
             emit(&suite::json_schema());
             Ok(())
         }
-        Command::Predict {
-            model,
-            family,
-            classes,
-            suite,
-            model_name,
-            conf,
-            iou,
-            input_size,
-            gt,
-            json,
-            multi_label,
-            images,
-        } => {
-            let args = predict::PredictArgs {
-                model,
-                family,
-                classes,
-                suite,
-                model_name,
-                conf,
-                iou,
-                input_size,
-                gt,
-                json,
-                multi_label,
-                images,
-            };
-            predict::run(&args).map(|out| emit(&out))
-        }
+        Command::Predict(args) => predict::run(&args).map(|out| emit(&out)),
         Command::Eval { gt, dt, json } => return eval(&gt, &dt, json),
         Command::Cache { action } => cache(action),
         Command::Merge { folders, output } => merge(&folders, &output),

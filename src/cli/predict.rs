@@ -15,24 +15,47 @@ use crate::suite::{self, ModelSpec};
 use crate::vocab::boxes::Detection;
 use crate::vocab::{self, Backend, Family};
 
-/// What to predict with and on; `None` takes the suite's value, then the default.
-#[derive(Debug, Clone, Default)]
+/// What to predict with and on (the command line of `shakedown predict`); `None` takes the
+/// suite's value, then the default.
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct PredictArgs {
+    /// The ONNX model (or the one --suite names).
+    #[arg(long, value_name = "MODEL.onnx")]
     pub model: Option<PathBuf>,
+    /// Its family (see `shakedown schema`); optional when the export's metadata says it.
+    #[arg(long)]
     pub family: Option<String>,
+    /// Class names in the model's output order, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "A,B,C")]
     pub classes: Option<Vec<String>>,
+    /// Take the model (path, family, classes, thresholds, preprocess) from a suite file.
+    #[arg(long, value_name = "SUITE.yaml")]
     pub suite: Option<PathBuf>,
+    /// The model's name in --suite (default: its only model).
+    #[arg(long)]
     pub model_name: Option<String>,
-    /// Lowest score printed: 0.001 with `json` (what COCO evaluation expects), else the model's
-    /// `confidence`.
+    /// Lowest score printed (default 0.001 with --json, as COCO evaluation wants; else the
+    /// model's confidence, 0.25).
+    #[arg(long)]
     pub conf: Option<f32>,
+    /// NMS IoU threshold (default the model's, 0.7).
+    #[arg(long)]
     pub iou: Option<f32>,
+    /// Network input size for models declared with a dynamic one.
+    #[arg(long, value_name = "H,W", value_parser = parse_hw)]
     pub input_size: Option<[u32; 2]>,
-    /// COCO ground truth: image ids by file name, category ids by class name.
+    /// COCO ground truth: image ids from its file names, category ids from its category names.
+    #[arg(long, value_name = "GT.json")]
     pub gt: Option<PathBuf>,
+    /// Print COCO results json.
+    #[arg(long)]
     pub json: bool,
-    /// Every class above `conf` may label a box (the YOLO validators' selection).
+    /// Let every class above --conf label a box, as `yolo val` and yolov5's val.py select
+    /// the detections they score (yolov8 and yolov5 families; the suite's mAP is computed
+    /// so). Without it one label per box, as `yolo predict`.
+    #[arg(long)]
     pub multi_label: bool,
+    #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
 }
 

@@ -41,3 +41,20 @@ pub fn case_ending<'a>(run: &'a SuiteRun, suffix: &str) -> &'a Case {
 pub fn scores(run: &SuiteRun, case: &Case) -> Scores {
     Scores::of(run, case).unwrap_or_else(|e| panic!("{}: {}", case.name, shakedown::errors::render(&*e)))
 }
+
+/// The body of a test binary's `harness_child` entry, which a test re-executes to run the
+/// harness in a child process as `cargo test --test robustness` would: the suite in
+/// `SHAKEDOWN_SUITES`, filtered to the test `SHAKEDOWN_TEST_FILTER` names exactly, if set.
+/// Does nothing unless `SHAKEDOWN_TEST_CHILD` is set; exits with the harness's verdict.
+pub fn harness_child() {
+    if std::env::var_os("SHAKEDOWN_TEST_CHILD").is_none() {
+        return;
+    }
+    let config = Config::get().expect("the parent sets a valid environment");
+    let location = config.suites.clone().expect("the parent names the suite");
+    let filter = std::env::var("SHAKEDOWN_TEST_FILTER").ok();
+    let args =
+        libtest_mimic::Arguments { exact: filter.is_some(), filter, test_threads: Some(1), ..Default::default() };
+    let conclusion = harness::run(&args, &location, config).expect("the suite is valid");
+    std::process::exit(if conclusion.has_failed() { 101 } else { 0 });
+}
