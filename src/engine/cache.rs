@@ -156,15 +156,14 @@ impl PredictionCache {
         self.evict();
     }
 
-    /// Every entry with its size and last use.
-    fn entries(&self) -> Vec<(PathBuf, u64, SystemTime)> {
+    /// Every file in the shards with its size and last modification.
+    fn files(&self) -> Vec<(PathBuf, u64, SystemTime)> {
         let Ok(shards) = std::fs::read_dir(&self.dir) else { return Vec::new() };
         shards
             .flatten()
             .filter_map(|shard| std::fs::read_dir(shard.path()).ok())
             .flatten()
             .flatten()
-            .filter(|e| e.path().extension().is_some_and(|x| x == "bin"))
             .filter_map(|e| {
                 let meta = e.metadata().ok()?;
                 Some((e.path(), meta.len(), meta.modified().unwrap_or(SystemTime::UNIX_EPOCH)))
@@ -172,8 +171,20 @@ impl PredictionCache {
             .collect()
     }
 
-    /// Remove the least recently used entries until the folder fits its bound.
+    /// Every entry with its size and last use.
+    fn entries(&self) -> Vec<(PathBuf, u64, SystemTime)> {
+        self.files().into_iter().filter(|e| e.0.extension().is_some_and(|x| x == "bin")).collect()
+    }
+
+    /// Remove the least recently used entries until the folder fits its bound, and partial
+    /// files a killed process left (older than an hour: no write takes that long).
     fn evict(&self) {
+        let hour_ago = SystemTime::now() - std::time::Duration::from_secs(3600);
+        for (path, _, modified) in self.files() {
+            if path.extension().is_some_and(|x| x == "partial") && modified < hour_ago {
+                let _ = std::fs::remove_file(path);
+            }
+        }
         let mut entries = self.entries();
         let mut total: u64 = entries.iter().map(|e| e.1).sum();
         if total <= self.max_bytes {
