@@ -14,41 +14,19 @@ fn harness_child() {
     common::harness_child();
 }
 
-fn write_suite(dir: &Path) {
-    let shapes = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shapes");
-    let suite = format!(
-        "name: killed\nseed: 7\nmodels:\n  - name: yolov8n\n    path: {model}\n    family: yolov8\n    \
-         classes: [circle, square, triangle]\ndataset:\n  annotations: {ann}\n  images: {images}/*.jpg\n  \
-         limit: 12\nrisk_factors:\n  noise:\n    perturbations:\n      gaussian_noise:\n        \
-         std: [0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08]\nbudgets:\n  risk: 100\n  factor_risk: 100\n",
-        model = shapes.join("models/yolov8n.onnx").display(),
-        ann = shapes.join("val/annotations.json").display(),
-        images = shapes.join("val/images").display(),
-    );
-    std::fs::write(dir.join("killed.yaml"), suite).unwrap();
-}
+const FACTORS: &str = "risk_factors:\n  noise:\n    perturbations:\n      gaussian_noise:\n        \
+    std: [0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08]\nbudgets:\n  risk: 100\n  factor_risk: 100\n";
 
 fn harness(dir: &Path, results: &Path, cache: &Path) -> Command {
-    let mut child = Command::new(std::env::current_exe().unwrap());
-    child.args(["--exact", "harness_child", "--nocapture", "--test-threads", "1"]);
-    for var in ["CI", "INSTA_UPDATE", "INSTA_FORCE_PASS", "SHAKEDOWN_BACKEND", "TF_BUILD", "NEXTEST_RUN_ID"] {
-        child.env_remove(var);
-    }
-    child
-        .env("SHAKEDOWN_TEST_CHILD", "1")
-        .env("SHAKEDOWN_SUITES", dir.join("killed.yaml"))
-        .env("SHAKEDOWN_RESULTS", results)
-        .env("SHAKEDOWN_CACHE", cache)
-        .env("INSTA_UPDATE", "always")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    let mut child = common::harness_command(&dir.join("killed.yaml"), results);
+    child.env("SHAKEDOWN_CACHE", cache).env("INSTA_UPDATE", "always").stdout(Stdio::null()).stderr(Stdio::null());
     child
 }
 
 #[test]
 fn a_killed_run_leaves_everything_consistent() {
     let dir = tempfile::tempdir().unwrap();
-    write_suite(dir.path());
+    common::write_yolov8n_suite(dir.path(), "killed", 12, FACTORS);
     let (reference, results, cache) =
         (dir.path().join("reference"), dir.path().join("results"), dir.path().join("cache"));
     // An uninterrupted run, its own cache: the results to expect.

@@ -11,7 +11,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 /// The entry the parent re-executes (see `common::harness_child`).
 #[test]
@@ -19,33 +18,14 @@ fn harness_child() {
     common::harness_child();
 }
 
-fn write_suite(dir: &Path) {
-    let shapes = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shapes");
-    let suite = format!(
-        "name: merged\nseed: 7\nmodels:\n  - name: yolov8n\n    path: {model}\n    family: yolov8\n    \
-         classes: [circle, square, triangle]\ndataset:\n  annotations: {ann}\n  images: {images}/*.jpg\n  \
-         limit: 8\nrisk_factors:\n  noise:\n    perturbations:\n      gaussian_noise:\n        std: [0.03, 0.08]\n  \
-         geometry:\n    perturbations:\n      rotation:\n        angle: 10\nbudgets:\n  risk: 100\n  factor_risk: 100\n",
-        model = shapes.join("models/yolov8n.onnx").display(),
-        ann = shapes.join("val/annotations.json").display(),
-        images = shapes.join("val/images").display(),
-    );
-    std::fs::write(dir.join("merged.yaml"), suite).unwrap();
-}
+const FACTORS: &str = "risk_factors:\n  noise:\n    perturbations:\n      gaussian_noise:\n        \
+    std: [0.03, 0.08]\n  geometry:\n    perturbations:\n      rotation:\n        angle: 10\nbudgets:\n  \
+    risk: 100\n  factor_risk: 100\n";
 
 /// The harness on the suite in `dir`, writing results to `results`; `filter` picks one test.
 fn run(dir: &Path, results: &Path, filter: Option<&str>, run_id: Option<&str>) {
-    let mut child = Command::new(std::env::current_exe().unwrap());
-    child.args(["--exact", "harness_child", "--nocapture", "--test-threads", "1"]);
-    for var in ["CI", "INSTA_UPDATE", "INSTA_FORCE_PASS", "SHAKEDOWN_BACKEND", "TF_BUILD", "NEXTEST_RUN_ID"] {
-        child.env_remove(var);
-    }
-    child
-        .env("SHAKEDOWN_TEST_CHILD", "1")
-        .env("SHAKEDOWN_SUITES", dir.join("merged.yaml"))
-        .env("SHAKEDOWN_RESULTS", results)
-        .env("SHAKEDOWN_CACHE", "off")
-        .env("INSTA_UPDATE", "always");
+    let mut child = common::harness_command(&dir.join("merged.yaml"), results);
+    child.env("SHAKEDOWN_CACHE", "off").env("INSTA_UPDATE", "always");
     if let Some(filter) = filter {
         child.env("SHAKEDOWN_TEST_FILTER", filter);
     }
@@ -60,7 +40,7 @@ fn run(dir: &Path, results: &Path, filter: Option<&str>, run_id: Option<&str>) {
 #[test]
 fn one_process_per_test_gives_the_results_of_one_process() {
     let dir = tempfile::tempdir().unwrap();
-    write_suite(dir.path());
+    common::write_yolov8n_suite(dir.path(), "merged", 8, FACTORS);
     let (together, apart) = (dir.path().join("together"), dir.path().join("apart"));
     run(dir.path(), &together, None, None);
     let whole = std::fs::read_to_string(together.join("merged.json")).unwrap();

@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 /// The entry the parent re-executes (see `common::harness_child`).
 #[test]
@@ -17,32 +16,17 @@ fn harness_child() {
 
 /// A copy of `tests/suites/small.yaml` reduced to one model and 8 images, with impact `delta`.
 fn write_suite(dir: &Path, delta: f64) {
-    let shapes = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shapes");
-    let suite = format!(
-        "name: regress\nseed: 7\nmodels:\n  - name: yolov8n\n    path: {model}\n    family: yolov8\n    \
-         classes: [circle, square, triangle]\ndataset:\n  annotations: {ann}\n  images: {images}/*.jpg\n  \
-         limit: 8\nimpact:\n  rule: ground_truth\n  delta: {delta}\nrisk_factors:\n  noise:\n    \
-         perturbations:\n      gaussian_noise:\n        std: 0.03\nbudgets:\n  risk: 100\n  factor_risk: 100\n",
-        model = shapes.join("models/yolov8n.onnx").display(),
-        ann = shapes.join("val/annotations.json").display(),
-        images = shapes.join("val/images").display(),
+    let rest = format!(
+        "impact:\n  rule: ground_truth\n  delta: {delta}\nrisk_factors:\n  noise:\n    perturbations:\n      \
+         gaussian_noise:\n        std: 0.03\nbudgets:\n  risk: 100\n  factor_risk: 100\n"
     );
-    std::fs::write(dir.join("regress.yaml"), suite).unwrap();
+    common::write_yolov8n_suite(dir, "regress", 8, &rest);
 }
 
 /// Run the harness on the suite in `dir`: (succeeded, stdout + stderr).
 fn run(dir: &Path, env: &[(&str, &str)]) -> (bool, String) {
-    let mut child = Command::new(std::env::current_exe().unwrap());
-    child.args(["--exact", "harness_child", "--nocapture", "--test-threads", "1"]);
-    for var in ["CI", "INSTA_UPDATE", "INSTA_FORCE_PASS", "SHAKEDOWN_BACKEND", "TF_BUILD"] {
-        child.env_remove(var);
-    }
-    child
-        .env("SHAKEDOWN_TEST_CHILD", "1")
-        .env("SHAKEDOWN_SUITES", dir.join("regress.yaml"))
-        .env("SHAKEDOWN_RESULTS", dir.join("results"))
-        .env("RUST_BACKTRACE", "1")
-        .envs(env.iter().copied());
+    let mut child = common::harness_command(&dir.join("regress.yaml"), &dir.join("results"));
+    child.env("RUST_BACKTRACE", "1").envs(env.iter().copied());
     let out = child.output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.success(), text)

@@ -58,3 +58,33 @@ pub fn harness_child() {
     let conclusion = harness::run(&args, &location, config).expect("the suite is valid");
     std::process::exit(if conclusion.has_failed() { 101 } else { 0 });
 }
+
+/// Writes `<dir>/<name>.yaml`: the shapes yolov8n on the first `limit` validation images,
+/// followed by `rest` (impact rule, risk factors, budgets as YAML lines); returns its path.
+pub fn write_yolov8n_suite(dir: &Path, name: &str, limit: usize, rest: &str) -> PathBuf {
+    let shapes = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/shapes");
+    let suite = format!(
+        "name: {name}\nseed: 7\nmodels:\n  - name: yolov8n\n    path: {model}\n    family: yolov8\n    \
+         classes: [circle, square, triangle]\ndataset:\n  annotations: {ann}\n  images: {images}/*.jpg\n  \
+         limit: {limit}\n{rest}",
+        model = shapes.join("models/yolov8n.onnx").display(),
+        ann = shapes.join("val/annotations.json").display(),
+        images = shapes.join("val/images").display(),
+    );
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(&path, suite).unwrap();
+    path
+}
+
+/// This test binary again, entering its `harness_child` entry on `suite` with results in
+/// `results`, in an environment cleared of what would change the run (CI, insta's mode, the
+/// backend, a nextest run id).
+pub fn harness_command(suite: &Path, results: &Path) -> std::process::Command {
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child.args(["--exact", "harness_child", "--nocapture", "--test-threads", "1"]);
+    for var in ["CI", "INSTA_UPDATE", "INSTA_FORCE_PASS", "SHAKEDOWN_BACKEND", "TF_BUILD", "NEXTEST_RUN_ID"] {
+        child.env_remove(var);
+    }
+    child.env("SHAKEDOWN_TEST_CHILD", "1").env("SHAKEDOWN_SUITES", suite).env("SHAKEDOWN_RESULTS", results);
+    child
+}
