@@ -23,7 +23,9 @@ References:
   (the ONNX backend imports torchvision); without it, its fallback sorts ties unstably.
 - yolov5: `yolov5.utils.general.non_max_suppression` + `scale_boxes` (no `ratio_pad`, as its
   detect.py; without detect.py's final `.round()`).
-- detr: transformers `DetrImageProcessor().post_process_object_detection(threshold, target_sizes)`.
+- detr: transformers `DetrImageProcessor().post_process_object_detection(threshold, target_sizes)`;
+  for sigmoid heads (`--only detr_sigmoid`) `RTDetrImageProcessor` (top-k over all queries) and
+  `DeformableDetrImageProcessor` (its default `top_k=100`, fewer than queries x classes).
 - yolox: the YOLOX demo's `yolox.utils.demo_utils.demo_postprocess` and `multiclass_nms` (its
   default, class-agnostic) with `yolox.data.data_augment.preproc` for the ratio and the paste,
   joined as demo/ONNXRuntime/onnx_inference.py does: score = objectness x class probability,
@@ -273,6 +275,52 @@ def detr_case(rng, name, image_wh, input_hw, classes, queries, threshold):
     )
 
 
+def detr_sigmoid_case(rng, processor, top_k, name, image_wh, input_hw, classes, queries, threshold):
+    """Raw focal-loss DETR outputs (`logits` [1, Q, C] without a "no object" column)."""
+    logits = rng.normal(-4, 1.5, (1, queries, classes)).astype(np.float32)
+    for q in rng.choice(queries, queries // 3, replace=False):
+        logits[0, q, rng.integers(classes)] += rng.uniform(3, 8)
+    logits[0, :5, 0] += 9.0  # the boxes crossing an edge score high
+    cxcy = rng.uniform(0, 1, (queries, 2))
+    wh = rng.uniform(0.02, 0.6, (queries, 2))
+    cxcy[:5, 0], wh[:5, 0] = [0.01, 0.99, 0.5, 0.03, 0.97], [0.2, 0.3, 0.1, 0.5, 0.4]
+    cxcy[4, 1], wh[4, 1] = 0.98, 0.3
+    boxes = np.concatenate([cxcy, wh], 1)[None].astype(np.float32)
+    scores = torch.from_numpy(logits).sigmoid().numpy().reshape(-1)
+    assert len(np.unique(scores)) == len(scores), "tied scores: torch.topk orders them its own way"
+    w0, h0 = image_wh
+    out = argparse.Namespace(logits=torch.from_numpy(logits.copy()), pred_boxes=torch.from_numpy(boxes.copy()))
+    kwargs = {"top_k": top_k} if top_k is not None else {}
+    res = processor.post_process_object_detection(out, threshold=threshold, target_sizes=[(h0, w0)], **kwargs)[0]
+    dets = [
+        {"bbox": f32(b), "score": float(np.float32(s)), "class": int(c)}
+        for b, s, c in zip(res["boxes"].tolist(), res["scores"].tolist(), res["labels"].tolist())
+    ]
+    k = top_k if top_k is not None else queries
+    assert k < queries * classes, "top-k should cut"
+    import transformers
+
+    write(
+        f"detr_sigmoid_{name}",
+        {
+            "family": "detr",
+            "reference": f"transformers {transformers.__version__} {type(processor).__name__}().post_process_object_detection"
+            + (f"(top_k={top_k})" if top_k is not None else ""),
+            "image_wh": image_wh,
+            "input_hw": input_hw,
+            "classes": classes,
+            "conf": threshold,
+            "iou": 0.0,
+            "max_det": k,
+            "outputs": [
+                {"name": "logits", "shape": list(logits.shape), "data": f32(logits)},
+                {"name": "pred_boxes", "shape": list(boxes.shape), "data": f32(boxes)},
+            ],
+            "detections": dets,
+        },
+    )
+
+
 def load_file(name, path):
     """A module loaded from one file, without its package's __init__ (YOLOX's pulls in COCO tools)."""
     spec = importlib.util.spec_from_file_location(name, path)
@@ -446,6 +494,13 @@ def main():
         # A cap that cuts through the second labels, and tied products across labels.
         yolov8_case(rng, "val_capped", [640, 480], [320, 320], 4, 150, 0.001, 0.7, 20, multi_label=True)
         yolov5_case(rng, "val_ties", [640, 101], [256, 320], 2, 150, 0.001, 0.6, 300, many_ties=True, multi_label=True)
+    if wanted("detr_sigmoid"):
+        from transformers import DeformableDetrImageProcessor, RTDetrImageProcessor
+
+        rng = np.random.default_rng([SEED, 4])
+        for image_wh, tag in sizes:
+            detr_sigmoid_case(rng, RTDetrImageProcessor(), None, f"rtdetr_{tag}", image_wh, [320, 320], 3, 40, 0.2)
+            detr_sigmoid_case(rng, DeformableDetrImageProcessor(), 30, f"deformable_{tag}", image_wh, [320, 320], 4, 30, 0.05)
     if wanted("rtdetr"):
         from ultralytics import __version__ as ul_version
         from ultralytics.models.rtdetr.predict import RTDETRPredictor
