@@ -10,6 +10,7 @@
 //! | `CI` | set (not `false`/`0`): baselines are never written, as insta does |
 //! | `SHAKEDOWN_CACHE` | the prediction cache's folder (default `<target>/shakedown/cache/`), or `off` |
 //! | `SHAKEDOWN_CACHE_MAX` | the cache's size bound: bytes, or with `KB`, `MB`, `GB`, `KiB`, `MiB`, `GiB` (default 2 GiB) |
+//! | `SHAKEDOWN_MEMORY` | decoded images kept between cases, per suite and process, as a size (default 1/64 of the machine's memory, at least 256 MiB) |
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -30,6 +31,8 @@ pub const ORT_DYLIB: &str = "ORT_DYLIB_PATH";
 pub const CACHE: &str = "SHAKEDOWN_CACHE";
 /// Variable bounding the prediction cache's size.
 pub const CACHE_MAX: &str = "SHAKEDOWN_CACHE_MAX";
+/// Variable bounding the decoded images kept between cases.
+pub const MEMORY: &str = "SHAKEDOWN_MEMORY";
 /// insta's update mode; shakedown checks it up front rather than letting insta panic on it.
 pub const INSTA_UPDATE: &str = "INSTA_UPDATE";
 /// insta's values of `INSTA_UPDATE`.
@@ -50,6 +53,8 @@ pub struct Config {
     pub cache: CacheSetting,
     /// The cache's size bound in bytes, when set.
     pub cache_max: Option<u64>,
+    /// Bytes of decoded images kept between cases, when set.
+    pub memory: Option<u64>,
 }
 
 /// `SHAKEDOWN_CACHE`: the default folder (unset), another one, or no cache (`off`; also the
@@ -104,19 +109,19 @@ impl Config {
             Some(v) if v == "off" => CacheSetting::Off,
             Some(v) => CacheSetting::At(PathBuf::from(v)),
         };
-        let cache_max = match set(CACHE_MAX) {
-            None => None,
-            Some(v) => {
-                let text = v.to_string_lossy();
-                Some(parse_bytes(&text).ok_or_else(|| Error::Config {
-                    message: format!("{CACHE_MAX}={text} is not a size"),
-                    help: Some("write bytes, or a number with KB, MB, GB, KiB, MiB or GiB: 500MB, 2GiB".into()),
-                })?)
-            }
+        let size = |name: &str| -> Result<Option<u64>, Error> {
+            let Some(v) = set(name) else { return Ok(None) };
+            let text = v.to_string_lossy();
+            let bytes = parse_bytes(&text).ok_or_else(|| Error::Config {
+                message: format!("{name}={text} is not a size"),
+                help: Some("write bytes, or a number with KB, MB, GB, KiB, MiB or GiB: 500MB, 2GiB".into()),
+            })?;
+            Ok(Some(bytes))
         };
         Ok(Config {
             cache,
-            cache_max,
+            cache_max: size(CACHE_MAX)?,
+            memory: size(MEMORY)?,
             suites: set(SUITES).map(PathBuf::from),
             backend,
             results: set(RESULTS).map(PathBuf::from),
@@ -176,6 +181,15 @@ mod tests {
         assert_eq!(from(&[(CACHE_MAX, "4096")]).unwrap().cache_max, Some(4096));
         let err = from(&[(CACHE_MAX, "2 gigs")]).unwrap_err();
         assert!(err.to_string().contains("SHAKEDOWN_CACHE_MAX=2 gigs"), "{err}");
+    }
+
+    #[test]
+    fn memory_budget() {
+        assert_eq!(from(&[]).unwrap().memory, None);
+        assert_eq!(from(&[(MEMORY, "512MiB")]).unwrap().memory, Some(512 << 20));
+        assert_eq!(from(&[(MEMORY, "0")]).unwrap().memory, Some(0));
+        let err = from(&[(MEMORY, "lots")]).unwrap_err();
+        assert!(err.to_string().contains("SHAKEDOWN_MEMORY=lots"), "{err}");
     }
 
     #[test]

@@ -91,7 +91,13 @@ pub fn load_suites(location: &Path, config: &Config) -> Result<Vec<SuiteRun>, Ve
     let cache = prediction_cache(config);
     for file in files {
         match suite::load(&file, backend) {
-            Ok(suite) => runs.push(SuiteRun::new(suite).with_cache(cache.clone())),
+            Ok(suite) => {
+                let run = SuiteRun::new(suite).with_cache(cache.clone());
+                runs.push(match config.memory {
+                    Some(bytes) => run.with_image_memory(bytes),
+                    None => run,
+                });
+            }
             Err(e) => errors.push(e),
         }
     }

@@ -24,7 +24,7 @@ fn measure(backend: Backend) -> Measured {
     let run = SuiteRun::new(suite);
     let scores = run.cases.iter().filter(|c| c.model == 0).map(|c| (c.name.clone(), common::scores(&run, c))).collect();
     let runs_on = run.model_if_done(0).expect("the cases loaded the model").0.runs_on();
-    let images = run.loaded_if_done().expect("the cases loaded the dataset").images.len();
+    let images = run.loaded_if_done().expect("the cases loaded the dataset").dims.len();
     Measured { tolerance, scores, runs_on, images }
 }
 

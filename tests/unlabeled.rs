@@ -21,7 +21,7 @@ fn image_folder_suite_runs_with_the_consistency_rule() {
         }
     }
     let clean = common::scores(run, common::clean_case(run, 0));
-    assert_eq!(clean.0, [(Score::Images, run.loaded().unwrap().images.len() as f64)], "{clean:?}");
+    assert_eq!(clean.0, [(Score::Images, run.loaded().unwrap().dims.len() as f64)], "{clean:?}");
     let risk = |name: &str| risks.iter().find(|(n, _)| n.ends_with(name)).map(|(_, r)| *r).unwrap();
     assert!(risk("std=0.06") > risk("std=0.01"), "{risks:?}");
     assert!(risk("std=0.06") > 0.0, "strong noise changes the predictions: {risks:?}");

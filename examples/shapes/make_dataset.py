@@ -12,6 +12,8 @@ Outputs:
   committed; used by train.py)
 
 Usage: python make_dataset.py [--train N] [--val N] [--workdir DIR]
+       python make_dataset.py --scale DIR --count 5000 --size 640x480
+         (COCO format only: DIR/images/*.jpg + DIR/annotations.json, for benches/scale)
 Everything is drawn from numpy generators seeded from --seed, so reruns are byte-identical.
 """
 import argparse
@@ -29,13 +31,13 @@ SIZE_BIN_WEIGHTS = [0.35, 0.45, 0.20]
 MIN_VISIBLE = 0.45  # objects occluded beyond this are not placed
 
 
-def background(rng):
+def background(rng, width, height):
     """Low-frequency colour field + stripes + blotches + grain: nothing a model can key on."""
     coarse = rng.uniform(0, 255, size=(rng.integers(3, 7), rng.integers(3, 7), 3)).astype(np.float32)
     img = np.asarray(
-        Image.fromarray(coarse.astype(np.uint8)).resize((SIZE, SIZE), Image.BICUBIC), dtype=np.float32
+        Image.fromarray(coarse.astype(np.uint8)).resize((width, height), Image.BICUBIC), dtype=np.float32
     )
-    yy, xx = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     for _ in range(rng.integers(1, 4)):
         angle = rng.uniform(0, np.pi)
         freq = rng.uniform(0.03, 0.25)
@@ -43,7 +45,7 @@ def background(rng):
         wave = np.sin((xx * np.cos(angle) + yy * np.sin(angle)) * freq + rng.uniform(0, 6.28))
         img += amp * wave[..., None] * rng.uniform(-1, 1, size=3)
     for _ in range(rng.integers(2, 8)):
-        cx, cy = rng.uniform(0, SIZE, 2)
+        cx, cy = rng.uniform(0, [width, height])
         r = rng.uniform(10, 60)
         blob = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r))
         img += blob[..., None] * rng.uniform(-60, 60, size=3)
@@ -76,9 +78,9 @@ def shape_mask(rng, cls, side):
     return inside
 
 
-def render(rng):
-    img = background(rng)
-    owner = np.full((SIZE, SIZE), -1, dtype=np.int32)
+def render(rng, width=SIZE, height=SIZE):
+    img = background(rng, width, height)
+    owner = np.full((height, width), -1, dtype=np.int32)
     objects = []  # (cls, full pixel count)
     for _ in range(rng.integers(1, 7)):
         for _attempt in range(10):
@@ -86,11 +88,11 @@ def render(rng):
             side = int(rng.integers(lo, hi + 1))
             cls = int(rng.integers(0, len(CLASSES)))
             mask = shape_mask(rng, cls, side)
-            x0 = int(rng.integers(-side // 5, SIZE - side + side // 5 + 1))
-            y0 = int(rng.integers(-side // 5, SIZE - side + side // 5 + 1))
+            x0 = int(rng.integers(-side // 5, width - side + side // 5 + 1))
+            y0 = int(rng.integers(-side // 5, height - side + side // 5 + 1))
             # Clip the mask to the canvas (objects may be cut by the border).
             sx0, sy0 = max(0, -x0), max(0, -y0)
-            sx1, sy1 = min(side, SIZE - x0), min(side, SIZE - y0)
+            sx1, sy1 = min(side, width - x0), min(side, height - y0)
             m = mask[sy0:sy1, sx0:sx1]
             region = owner[y0 + sy0 : y0 + sy1, x0 + sx0 : x0 + sx1]
             # Reject placements that would hide too much of an earlier object.
@@ -166,6 +168,33 @@ def write_split(root, split, count, seed, coco):
     return annotations
 
 
+def write_scale_set(root, count, width, height, seed):
+    """A COCO-format set of `count` images of width x height (objects as in the 320 px set, so
+    relatively smaller): the dataset of benches/scale."""
+    img_dir = os.path.join(root, "images")
+    os.makedirs(img_dir, exist_ok=True)
+    images, annotations = [], []
+    for i in range(count):
+        rng = np.random.default_rng([seed, i])
+        name = f"{i + 1:06d}.jpg"
+        path = os.path.join(img_dir, name)
+        pixels, anns = render(rng, width, height)
+        if not os.path.exists(path):  # a rerun only adds what is missing
+            Image.fromarray(pixels).save(path, quality=92)
+        images.append({"id": i + 1, "file_name": name, "width": width, "height": height})
+        for a in anns:
+            annotations.append({"id": len(annotations) + 1, "image_id": i + 1, "iscrowd": 0, **a})
+    doc = {
+        "info": {"description": f"shakedown synthetic shapes at {width}x{height}, made by make_dataset.py"},
+        "images": images,
+        "annotations": annotations,
+        "categories": [{"id": k + 1, "name": n, "supercategory": "shape"} for k, n in enumerate(CLASSES)],
+    }
+    with open(os.path.join(root, "annotations.json"), "w") as f:
+        json.dump(doc, f)
+    print(f"{root}: {count} images of {width}x{height}, {len(annotations)} objects")
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
@@ -173,7 +202,14 @@ def main():
     ap.add_argument("--val", type=int, default=200)
     ap.add_argument("--train", type=int, default=1200)
     ap.add_argument("--workdir", default=os.path.join(here, "work"))
+    ap.add_argument("--scale", metavar="DIR", help="write only a COCO-format set of --count images of --size")
+    ap.add_argument("--count", type=int, default=5000)
+    ap.add_argument("--size", default="640x480", help="WIDTHxHEIGHT, with --scale")
     args = ap.parse_args()
+    if args.scale:
+        width, height = (int(v) for v in args.size.split("x"))
+        write_scale_set(args.scale, args.count, width, height, args.seed + 2)
+        return
 
     anns = write_split(here, "val", args.val, args.seed, coco=True)
     bins = [0, 0, 0]

@@ -7,7 +7,6 @@ pub mod yolo;
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
-use image::RgbImage;
 use rayon::prelude::*;
 
 use crate::errors::DatasetError;
@@ -166,42 +165,23 @@ impl Dataset {
         !self.categories.is_empty()
     }
 
-    /// Decode every image to RGB, in parallel, in dataset order; every image that fails is
-    /// listed, not only the first.
-    pub fn decode(&self) -> Result<Vec<RgbImage>, DatasetError> {
-        let decoded: Vec<Result<RgbImage, String>> = self
-            .images
-            .par_iter()
-            .map(|r| image::open(&r.path).map(|i| i.into_rgb8()).map_err(|e| e.to_string()))
-            .collect();
-        self.all_or_unreadable(decoded)
-    }
-
-    /// Read every image's header (format and size) without decoding it: what `shakedown check`
-    /// can afford on a large dataset. Every image that fails is listed.
-    pub fn check_headers(&self) -> Result<(), DatasetError> {
+    /// Read every image's header (format and size) without decoding it, in dataset order:
+    /// each image's `(width, height)`. Every image that fails is listed, not only the first.
+    pub fn dimensions(&self) -> Result<Vec<(u32, u32)>, DatasetError> {
         let read = |path: &Path| -> Result<(u32, u32), String> {
             let reader = image::ImageReader::open(path).map_err(|e| e.to_string())?;
             reader.with_guessed_format().map_err(|e| e.to_string())?.into_dimensions().map_err(|e| e.to_string())
         };
         let checked: Vec<Result<(u32, u32), String>> = self.images.par_iter().map(|r| read(&r.path)).collect();
-        self.all_or_unreadable(checked).map(drop)
-    }
-
-    fn all_or_unreadable<T>(&self, results: Vec<Result<T, String>>) -> Result<Vec<T>, DatasetError> {
-        let mut failed: Vec<(PathBuf, String)> = self
+        let failed: Vec<(PathBuf, String)> = self
             .images
             .iter()
-            .zip(&results)
+            .zip(&checked)
             .filter_map(|(r, result)| result.as_ref().err().map(|e| (r.path.clone(), e.clone())))
             .collect();
-        match failed.len() {
-            0 => Ok(results.into_iter().flatten().collect()),
-            1 => {
-                let (path, message) = failed.remove(0);
-                Err(DatasetError::Image { path, message })
-            }
-            _ => Err(DatasetError::Images { images: failed }),
+        match failed.is_empty() {
+            true => Ok(checked.into_iter().flatten().collect()),
+            false => Err(unreadable(failed)),
         }
     }
 
@@ -212,6 +192,17 @@ impl Dataset {
 
     pub fn category_by_name(&self, name: &str) -> Option<&Category> {
         self.categories.iter().find(|c| c.name == name)
+    }
+}
+
+/// The error for images that cannot be read: one named, or several listed.
+pub fn unreadable(mut failed: Vec<(PathBuf, String)>) -> DatasetError {
+    match failed.len() {
+        1 => {
+            let (path, message) = failed.remove(0);
+            DatasetError::Image { path, message }
+        }
+        _ => DatasetError::Images { images: failed },
     }
 }
 
@@ -281,10 +272,10 @@ mod tests {
     fn write_dataset(dir: &Path, extra_file: bool) {
         std::fs::create_dir_all(dir.join("imgs")).unwrap();
         for name in ["a.png", "b.png"] {
-            RgbImage::new(4, 4).save(dir.join("imgs").join(name)).unwrap();
+            image::RgbImage::new(4, 4).save(dir.join("imgs").join(name)).unwrap();
         }
         if extra_file {
-            RgbImage::new(4, 4).save(dir.join("imgs/c.png")).unwrap();
+            image::RgbImage::new(4, 4).save(dir.join("imgs/c.png")).unwrap();
         }
         std::fs::write(
             dir.join("ann.json"),
@@ -305,7 +296,7 @@ mod tests {
         assert_eq!(ds.images[0].annotations[0].area, 4.0);
         assert!(ds.images[1].annotations[0].iscrowd);
         assert_eq!(ds.category_by_name("thing").unwrap().id, 7);
-        assert_eq!(ds.decode().unwrap().len(), 2);
+        assert_eq!(ds.dimensions().unwrap().len(), 2);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! processes through the cache on disk.
 
 pub mod cache;
+pub mod images;
 mod preflight;
 mod store;
 

@@ -21,7 +21,7 @@ impl SuiteRun {
                 None
             }
         };
-        if let Some(Err(e)) = dataset.as_ref().map(Dataset::check_headers) {
+        if let Some(Err(e)) = dataset.as_ref().map(Dataset::dimensions) {
             problems.push(e.into());
         }
         for spec in &self.suite.models {

@@ -1,7 +1,9 @@
-//! Computes case outcomes, sharing work across the tests of one process: images are decoded
-//! once, each model is loaded once and its clean predictions made once, each case computed once
-//! (a risk-factor test reuses its cases' results), whichever test asks first. Across processes
-//! the prediction cache (`cache.rs`) shares predictions: a cached case loads no model.
+//! Computes case outcomes, sharing work across the tests of one process: each model is loaded
+//! once and its clean predictions made once, each case computed once (a risk-factor test reuses
+//! its cases' results), whichever test asks first. Images stream through inference one per
+//! worker (decode → perturb → infer → per-image result), kept decoded only within the memory
+//! budget (`images.rs`). Across processes the prediction cache (`cache.rs`) shares predictions:
+//! a cached case loads no model and decodes no image.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -11,7 +13,8 @@ use image::RgbImage;
 use rayon::prelude::*;
 
 use super::cache::{self, Cached, Key, KeyBuilder, PredictionCache};
-use crate::dataset::Dataset;
+use super::images::{self, DecodedImages};
+use crate::dataset::{self, Dataset};
 use crate::errors::{DatasetError, Error, ModelError};
 use crate::metrics::impact::{self, ImageImpact, LabeledBox};
 use crate::metrics::{self, classification, ClassMap, Validation};
@@ -28,11 +31,14 @@ type Shared<T> = Result<Arc<T>, Arc<Error>>;
 /// Per-image results of a model over the dataset, with how a perturbation moved each image.
 type Inferred<T> = Result<(T, Vec<Option<Homography>>), Arc<Error>>;
 
-/// The dataset, decoded, with each image's labels.
+/// The dataset with each image's size and labels; pixels are decoded when a case needs them.
 pub struct Loaded {
     pub dataset: Dataset,
-    pub images: Vec<RgbImage>,
+    /// Each image's `(width, height)`, from its header.
+    pub dims: Vec<(u32, u32)>,
     pub labels: Vec<Vec<LabeledBox>>,
+    /// Decoded pixels, kept within the memory budget.
+    pub images: DecodedImages,
     /// Each image file's blake3 hash, for cache keys (empty without a cache).
     digests: Vec<[u8; 32]>,
 }
@@ -75,6 +81,8 @@ pub struct SuiteRun {
     models: Vec<ModelSlot>,
     timings: Mutex<Vec<(String, Duration)>>,
     cache: Option<PredictionCache>,
+    /// Bytes of decoded pixels kept between cases.
+    image_memory: u64,
 }
 
 impl SuiteRun {
@@ -95,12 +103,27 @@ impl SuiteRun {
                 factors: suite.risk_factors.iter().map(|_| OnceLock::new()).collect(),
             })
             .collect();
-        Self { suite, cases, loaded: OnceLock::new(), models, timings: Mutex::new(Vec::new()), cache: None }
+        Self {
+            suite,
+            cases,
+            loaded: OnceLock::new(),
+            models,
+            timings: Mutex::new(Vec::new()),
+            cache: None,
+            image_memory: images::default_budget(),
+        }
     }
 
     /// Keep predictions in `cache` (none by default).
     pub fn with_cache(mut self, cache: Option<PredictionCache>) -> Self {
         self.cache = cache;
+        self
+    }
+
+    /// Keep at most `bytes` of decoded pixels between cases (`SHAKEDOWN_MEMORY`; by default
+    /// [`images::default_budget`]).
+    pub fn with_image_memory(mut self, bytes: u64) -> Self {
+        self.image_memory = bytes;
         self
     }
 
@@ -122,10 +145,10 @@ impl SuiteRun {
         self.loaded
             .get_or_init(|| {
                 self.timed(
-                    || "load and decode dataset".into(),
+                    || "load dataset".into(),
                     || {
                         let dataset = Dataset::load(&self.suite.dataset)?;
-                        let images = dataset.decode()?;
+                        let dims = dataset.dimensions()?;
                         let labels = (0..dataset.images.len()).map(|i| metrics::labels(&dataset, i)).collect();
                         let digests = match &self.cache {
                             // Just decoded, so readable; a failure only means no caching.
@@ -137,7 +160,8 @@ impl SuiteRun {
                                 .unwrap_or_default(),
                             None => Vec::new(),
                         };
-                        Ok(Arc::new(Loaded { dataset, images, labels, digests }))
+                        let images = DecodedImages::new(dims.len(), self.image_memory);
+                        Ok(Arc::new(Loaded { dataset, dims, labels, images, digests }))
                     },
                 )
                 .map_err(|e: Error| Arc::new(e))
@@ -177,7 +201,7 @@ impl SuiteRun {
         self.cache.as_ref()?;
         let spec = &self.suite.models[m];
         let digest = self.models[m].digest.get_or_init(|| cache::file_digest(&spec.path).ok()).as_ref()?;
-        if loaded.digests.len() != loaded.images.len() {
+        if loaded.digests.len() != loaded.dims.len() {
             return None;
         }
         let mut key = KeyBuilder::default();
@@ -206,7 +230,7 @@ impl SuiteRun {
     ) -> Inferred<Predictions> {
         let key = self.cache_key(m, loaded, perturbed);
         if let (Some(cache), Some(key)) = (&self.cache, key) {
-            if let Some(hit) = cache.get(key).filter(|c| c.predictions.len() == loaded.images.len()) {
+            if let Some(hit) = cache.get(key).filter(|c| c.predictions.len() == loaded.dims.len()) {
                 let _ = self.models[m].runs_on.set(hit.runs_on);
                 return Ok((hit.predictions, hit.motions));
             }
@@ -240,28 +264,57 @@ impl SuiteRun {
     }
 
     /// `infer` on every image, after `perturb` (drawing from the generator of its key and the
-    /// image) if given; with how the perturbation moved each image's content.
+    /// image) if given; with how the perturbation moved each image's content. Each worker
+    /// decodes, perturbs and infers one image at a time, so memory stays flat in the dataset's
+    /// size. Images that cannot be decoded are listed together.
     fn infer_all<T: Send>(
         &self,
         loaded: &Loaded,
         perturb: Option<(&dyn Perturbation, &str)>,
         infer: impl Fn(&RgbImage) -> Result<T, ModelError> + Sync,
     ) -> Inferred<Vec<T>> {
-        let results: Vec<(T, Option<Homography>)> = loaded
+        enum Failure {
+            Unreadable(String),
+            Model(ModelError),
+        }
+        let results: Vec<Result<(T, Option<Homography>), Failure>> = loaded
+            .dataset
             .images
             .par_iter()
-            .zip(&loaded.dataset.images)
-            .map(|(image, record)| match perturb {
-                None => Ok((infer(image)?, None)),
-                Some((op, key)) => {
-                    let mut rng = perturb::case_rng(self.suite.seed, key, record.id);
-                    let moved = op.apply_moving(image, &mut rng);
-                    Ok((infer(&moved.image)?, moved.motion))
+            .enumerate()
+            .map(|(i, record)| {
+                let image = loaded.images.get(i, &record.path).map_err(Failure::Unreadable)?;
+                match perturb {
+                    None => Ok((infer(&image).map_err(Failure::Model)?, None)),
+                    Some((op, key)) => {
+                        let mut rng = perturb::case_rng(self.suite.seed, key, record.id);
+                        let moved = op.apply_moving(&image, &mut rng);
+                        drop(image);
+                        Ok((infer(&moved.image).map_err(Failure::Model)?, moved.motion))
+                    }
                 }
             })
-            .collect::<Result<_, ModelError>>()
-            .map_err(|e| Arc::new(e.into()))?;
-        Ok(results.into_iter().unzip())
+            .collect();
+        let unreadable: Vec<_> = results
+            .iter()
+            .zip(&loaded.dataset.images)
+            .filter_map(|(r, record)| match r {
+                Err(Failure::Unreadable(message)) => Some((record.path.clone(), message.clone())),
+                _ => None,
+            })
+            .collect();
+        if !unreadable.is_empty() {
+            return Err(Arc::new(dataset::unreadable(unreadable).into()));
+        }
+        let mut kept = Vec::with_capacity(results.len());
+        for r in results {
+            match r {
+                Ok(r) => kept.push(r),
+                Err(Failure::Model(e)) => return Err(Arc::new(e.into())),
+                Err(Failure::Unreadable(_)) => unreachable!("listed above"),
+            }
+        }
+        Ok(kept.into_iter().unzip())
     }
 
     fn predict_all(
@@ -297,8 +350,7 @@ impl SuiteRun {
             Predictions::Boxes(p) => {
                 let val: Vec<&[Detection]> = p.iter().map(|d| d.val.as_slice()).collect();
                 Validation::Detection(if motions.iter().any(Option::is_some) {
-                    let sizes: Vec<(u32, u32)> = loaded.images.iter().map(|i| i.dimensions()).collect();
-                    let moved = metrics::moved_ground_truth(&loaded.dataset, motions, &sizes);
+                    let moved = metrics::moved_ground_truth(&loaded.dataset, motions, &loaded.dims);
                     metrics::coco_stats_against(&loaded.dataset, &moved, &val, classes)
                 } else {
                     metrics::coco_stats(&loaded.dataset, &val, classes)
@@ -377,7 +429,7 @@ impl SuiteRun {
                     .enumerate()
                     .map(|(i, record)| {
                         // Geometry moves the content: labels and clean predictions move along.
-                        let (motion, (w, h)) = (motions[i].as_ref(), loaded.images[i].dimensions());
+                        let (motion, (w, h)) = (motions[i].as_ref(), loaded.dims[i]);
                         let clean_boxes = metrics::labeled(&clean[i].shown, classes);
                         let impact = impact::assess(
                             self.suite.impact,
@@ -409,7 +461,7 @@ impl SuiteRun {
                         worst_case = Some((grid.setting(p), outcome.risk));
                     }
                 }
-                let images = loaded.images.len();
+                let images = loaded.dims.len();
                 let risk = if images == 0 { 0.0 } else { 100.0 * impacted.len() as f64 / images as f64 };
                 Ok(Arc::new(FactorOutcome { impacted, images, risk, worst_case }))
             })
@@ -470,6 +522,39 @@ impl SuiteRun {
         let mpc = headlines.iter().sum::<f64>() / headlines.len() as f64;
         let clean = self.clean_if_done(m).and_then(|c| c.validation.as_ref().map(Validation::headline));
         Some((mpc, clean.filter(|ap| *ap > 0.0).map(|ap| mpc / ap)))
+    }
+
+    /// Benchmarks only: `passes` forward passes of model `m` on the calling thread, the backend
+    /// alone on inputs pre-processed beforehand (the dataset's clean images, in turn); the time
+    /// they took.
+    #[doc(hidden)]
+    pub fn bare_passes(&self, m: usize, passes: u64) -> Result<Duration, Arc<Error>> {
+        let loaded = self.loaded()?;
+        let model = self.model(m)?;
+        let model = &model.0;
+        let inputs = loaded
+            .dataset
+            .images
+            .iter()
+            .enumerate()
+            .map(|(i, record)| {
+                let image = loaded.images.get(i, &record.path).map_err(|message| {
+                    Arc::new(Error::from(DatasetError::Image { path: record.path.clone(), message }))
+                })?;
+                Ok(model.preprocess().apply(&image, model.input_hw()).0)
+            })
+            .collect::<Result<Vec<_>, Arc<Error>>>()?;
+        if inputs.is_empty() {
+            return Ok(Duration::ZERO);
+        }
+        let mut elapsed = Duration::ZERO;
+        for pass in 0..passes as usize {
+            let input = inputs[pass % inputs.len()].clone();
+            let start = Instant::now();
+            model.run_prepared(input).map_err(|e| Arc::new(e.into()))?;
+            elapsed += start.elapsed();
+        }
+        Ok(elapsed)
     }
 
     /// What the models loaded so far want the user to know (an accelerator fell back to the CPU).
