@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use crate::metrics::impact::{ClassRisk, ImageImpact};
 use crate::metrics::Validation;
-use crate::vocab::boxes::ImageDetections;
+use crate::vocab::boxes::{Detection, ImageDetections};
 
 /// What a model says about each image, in dataset order.
 pub enum Predictions {
@@ -27,10 +27,26 @@ impl Predictions {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Splits off detectors' `val` lists (every box down to the evaluation threshold, often
+    /// hundreds per image), which only mAP reads: what stays is what the impact rule reads, and
+    /// mAP can consume the lists, so a large dataset's detections are not held twice.
+    pub fn split_val(self) -> (Self, Option<Vec<Vec<Detection>>>) {
+        match self {
+            Predictions::Boxes(p) => {
+                let (shown, val) =
+                    p.into_iter().map(|d| (ImageDetections { val: Vec::new(), shown: d.shown }, d.val)).unzip();
+                (Predictions::Boxes(shown), Some(val))
+            }
+            classes => (classes, None),
+        }
+    }
 }
 
 /// A model on clean images.
 pub struct CleanOutcome {
+    /// What the impact rule compares perturbed predictions with (`val` split off, see
+    /// [`Predictions::split_val`]).
     pub predictions: Predictions,
     /// `None` when the dataset has no labels to validate against.
     pub validation: Option<Validation>,

@@ -332,28 +332,30 @@ impl SuiteRun {
         })
     }
 
-    /// Validation metrics of `predictions`, `None` without labels; geometry `motions` move the
+    /// Validation metrics, `None` without labels: a classifier's from its `predictions`, a
+    /// detector's from the `val` lists split off them (consumed); geometry `motions` move the
     /// ground truth first.
     fn validate(
         loaded: &Loaded,
         predictions: &Predictions,
+        val: Option<Vec<Vec<Detection>>>,
         motions: &[Option<Homography>],
         classes: &ClassMap,
     ) -> Option<Validation> {
         if !loaded.dataset.is_labeled() {
             return None;
         }
-        Some(match predictions {
-            Predictions::Classes(p) => {
+        Some(match (predictions, val) {
+            (Predictions::Classes(p), _) => {
                 Validation::Classification(classification::evaluate(&loaded.dataset, p, classes))
             }
-            Predictions::Boxes(p) => {
-                let val: Vec<&[Detection]> = p.iter().map(|d| d.val.as_slice()).collect();
+            (Predictions::Boxes(_), val) => {
+                let val = val.unwrap_or_default();
                 Validation::Detection(if motions.iter().any(Option::is_some) {
                     let moved = metrics::moved_ground_truth(&loaded.dataset, motions, &loaded.dims);
-                    metrics::coco_stats_against(&loaded.dataset, &moved, &val, classes)
+                    metrics::coco_stats_against(&loaded.dataset, &moved, val, classes)
                 } else {
-                    metrics::coco_stats(&loaded.dataset, &val, classes)
+                    metrics::coco_stats(&loaded.dataset, val, classes)
                 })
             }
         })
@@ -366,7 +368,8 @@ impl SuiteRun {
                 let loaded = self.loaded()?;
                 let classes = self.classes(m)?;
                 let (predictions, motions) = self.predictions(m, &loaded, None)?;
-                let validation = Self::validate(&loaded, &predictions, &motions, &classes);
+                let (predictions, val) = predictions.split_val();
+                let validation = Self::validate(&loaded, &predictions, val, &motions, &classes);
                 Ok(Arc::new(CleanOutcome { predictions, validation }))
             })
             .clone()
@@ -384,10 +387,11 @@ impl SuiteRun {
                 let clean = self.clean(m)?;
                 let classes = self.classes(m)?;
                 let (predictions, motions) = self.predictions(m, &loaded, Some((factor, grid, point)))?;
+                let (predictions, val) = predictions.split_val();
                 let (impacts, present) = self.impacts(&loaded, &classes, &clean.predictions, &predictions, &motions);
                 let risk = impact::risk_score(&impacts);
                 let class_risk = impact::class_risk(&impacts, &present);
-                let validation = Self::validate(&loaded, &predictions, &motions, &classes);
+                let validation = Self::validate(&loaded, &predictions, val, &motions, &classes);
                 Ok(Arc::new(PerturbedOutcome { impacts, risk, class_risk, validation }))
             })
             .clone()

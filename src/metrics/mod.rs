@@ -93,7 +93,7 @@ impl ClassMap {
 }
 
 /// COCO stats of per-image predictions (in dataset order) against the dataset's labels.
-pub fn coco_stats(dataset: &Dataset, predictions: &[&[Detection]], classes: &ClassMap) -> CocoStats {
+pub fn coco_stats(dataset: &Dataset, predictions: Vec<Vec<Detection>>, classes: &ClassMap) -> CocoStats {
     coco_stats_against(dataset, &ground_truth(dataset), predictions, classes)
 }
 
@@ -159,7 +159,7 @@ pub fn move_boxes(boxes: &[LabeledBox], motion: Option<&Homography>, width: u32,
 pub fn coco_stats_against(
     dataset: &Dataset,
     ground_truth: &[GroundTruth],
-    predictions: &[&[Detection]],
+    predictions: Vec<Vec<Detection>>,
     classes: &ClassMap,
 ) -> CocoStats {
     let image_ids: Vec<u64> = dataset.images.iter().map(|i| i.id).collect();
@@ -168,8 +168,10 @@ pub fn coco_stats_against(
         .images
         .iter()
         .zip(predictions)
+        // Each image's detections are freed as they are converted: on a large dataset they
+        // are not held twice.
         .flat_map(|(img, dets)| {
-            dets.iter().filter_map(|d| {
+            dets.into_iter().filter_map(|d| {
                 let [x1, y1, x2, y2] = d.bbox.map(f64::from);
                 Some(coco_eval::Detection {
                     image_id: img.id,
