@@ -251,21 +251,27 @@ def detr_case(rng, name, image_wh, input_hw, classes, queries, threshold):
     w0, h0 = image_wh
     out = DetrObjectDetectionOutput(logits=torch.from_numpy(logits.copy()), pred_boxes=torch.from_numpy(boxes.copy()))
     res = DetrImageProcessor().post_process_object_detection(out, threshold=threshold, target_sizes=[(h0, w0)])[0]
+    reference = "transformers 5.24 DetrImageProcessor().post_process_object_detection"
+    write_detr(f"detr_{name}", reference, image_wh, input_hw, classes, threshold, queries, logits, boxes, res)
+
+
+def write_detr(name, reference, image_wh, input_hw, classes, threshold, max_det, logits, boxes, res):
+    """A DETR-layout fixture: raw `logits` and `pred_boxes`, and what the reference kept."""
     dets = [
         {"bbox": f32(b), "score": float(np.float32(s)), "class": int(c)}
         for b, s, c in zip(res["boxes"].tolist(), res["scores"].tolist(), res["labels"].tolist())
     ]
     write(
-        f"detr_{name}",
+        name,
         {
             "family": "detr",
-            "reference": "transformers 5.24 DetrImageProcessor().post_process_object_detection",
+            "reference": reference,
             "image_wh": image_wh,
             "input_hw": input_hw,
             "classes": classes,
             "conf": threshold,
             "iou": 0.0,
-            "max_det": queries,
+            "max_det": max_det,
             "outputs": [
                 {"name": "logits", "shape": list(logits.shape), "data": f32(logits)},
                 {"name": "pred_boxes", "shape": list(boxes.shape), "data": f32(boxes)},
@@ -292,33 +298,13 @@ def detr_sigmoid_case(rng, processor, top_k, name, image_wh, input_hw, classes, 
     out = argparse.Namespace(logits=torch.from_numpy(logits.copy()), pred_boxes=torch.from_numpy(boxes.copy()))
     kwargs = {"top_k": top_k} if top_k is not None else {}
     res = processor.post_process_object_detection(out, threshold=threshold, target_sizes=[(h0, w0)], **kwargs)[0]
-    dets = [
-        {"bbox": f32(b), "score": float(np.float32(s)), "class": int(c)}
-        for b, s, c in zip(res["boxes"].tolist(), res["scores"].tolist(), res["labels"].tolist())
-    ]
     k = top_k if top_k is not None else queries
     assert k < queries * classes, "top-k should cut"
     import transformers
 
-    write(
-        f"detr_sigmoid_{name}",
-        {
-            "family": "detr",
-            "reference": f"transformers {transformers.__version__} {type(processor).__name__}().post_process_object_detection"
-            + (f"(top_k={top_k})" if top_k is not None else ""),
-            "image_wh": image_wh,
-            "input_hw": input_hw,
-            "classes": classes,
-            "conf": threshold,
-            "iou": 0.0,
-            "max_det": k,
-            "outputs": [
-                {"name": "logits", "shape": list(logits.shape), "data": f32(logits)},
-                {"name": "pred_boxes", "shape": list(boxes.shape), "data": f32(boxes)},
-            ],
-            "detections": dets,
-        },
-    )
+    reference = f"transformers {transformers.__version__} {type(processor).__name__}().post_process_object_detection"
+    reference += f"(top_k={top_k})" if top_k is not None else ""
+    write_detr(f"detr_sigmoid_{name}", reference, image_wh, input_hw, classes, threshold, k, logits, boxes, res)
 
 
 def load_file(name, path):
