@@ -151,7 +151,7 @@ impl SuiteRun {
                         let dims = dataset.dimensions()?;
                         let labels = (0..dataset.images.len()).map(|i| metrics::labels(&dataset, i)).collect();
                         let digests = match &self.cache {
-                            // Just decoded, so readable; a failure only means no caching.
+                            // Headers just read, so readable; a failure only means no caching.
                             Some(_) => dataset
                                 .images
                                 .par_iter()
