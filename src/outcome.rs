@@ -28,33 +28,53 @@ impl Predictions {
         self.len() == 0
     }
 
-    /// Splits off detectors' `val` lists (every box down to the evaluation threshold, often
-    /// hundreds per image), which only mAP reads: what stays is what the impact rule reads, and
-    /// mAP can consume the lists, so a large dataset's detections are not held twice.
-    pub fn split_val(self) -> (Self, Option<Vec<Vec<Detection>>>) {
+    /// The same predictions without detectors' `val` lists (every box down to the evaluation
+    /// threshold, often hundreds per image), which only mAP reads.
+    pub fn without_val(self) -> Self {
         match self {
-            Predictions::Boxes(p) => {
-                let (shown, val) =
-                    p.into_iter().map(|d| (ImageDetections { val: Vec::new(), shown: d.shown }, d.val)).unzip();
-                (Predictions::Boxes(shown), Some(val))
+            Predictions::Boxes(mut p) => {
+                p.iter_mut().for_each(|d| d.val = Vec::new());
+                Predictions::Boxes(p)
             }
-            classes => (classes, None),
+            classes => classes,
         }
     }
 }
 
 /// A model on clean images.
 pub struct CleanOutcome {
-    /// What the impact rule compares perturbed predictions with (`val` split off, see
-    /// [`Predictions::split_val`]).
+    /// What the impact rule compares perturbed predictions with (detectors' `val` lists
+    /// already matched for mAP and dropped).
     pub predictions: Predictions,
     /// `None` when the dataset has no labels to validate against.
     pub validation: Option<Validation>,
 }
 
+/// What a model showed on one image: boxes above its confidence, or class probabilities.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Shown {
+    Boxes(Vec<Detection>),
+    Classes(Vec<f32>),
+}
+
+impl Predictions {
+    /// What the model showed on image `index`.
+    pub fn shown(&self, index: usize) -> Option<Shown> {
+        match self {
+            Predictions::Boxes(p) => p.get(index).map(|d| Shown::Boxes(d.shown.clone())),
+            Predictions::Classes(p) => p.get(index).map(|c| Shown::Classes(c.clone())),
+        }
+    }
+}
+
+/// Images of a case drawn in the report, worst first.
+pub const WORST_DRAWN: usize = 3;
+
 /// A model under one perturbation setting.
 pub struct PerturbedOutcome {
     pub impacts: Vec<ImageImpact>,
+    /// What the model showed on the case's [`WORST_DRAWN`] worst images, by image id.
+    pub worst_shown: Vec<(u64, Shown)>,
     pub risk: f64,
     /// The risk score per class, over the images showing it.
     pub class_risk: Vec<ClassRisk>,

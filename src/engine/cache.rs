@@ -137,9 +137,10 @@ impl PredictionCache {
         }
     }
 
-    /// Store `cached` under `key`, then keep the folder within its bound. Failures are ignored:
-    /// the cache only ever saves work.
-    pub fn put(&self, key: Key, cached: &Cached) {
+    /// Store a case's predictions under `key`: where inference ran, whether they are class
+    /// probabilities, and each image's [`encode_image`] part in dataset order. Then keep the
+    /// folder within its bound. Failures are ignored: the cache only ever saves work.
+    pub fn put(&self, key: Key, runs_on: &str, classes: bool, parts: &[Vec<u8>]) {
         let path = self.path(key);
         let Some(folder) = path.parent() else { return };
         if std::fs::create_dir_all(folder).is_err() {
@@ -148,7 +149,14 @@ impl PredictionCache {
         static WRITES: AtomicU64 = AtomicU64::new(0);
         let n = WRITES.fetch_add(1, Ordering::Relaxed);
         let partial = folder.join(format!(".{}.{}.{n}.partial", std::process::id(), thread_id()));
-        let written = std::fs::File::create(&partial).and_then(|mut f| f.write_all(&encode(cached)));
+        let head = payload_head(runs_on, classes, parts.len());
+        let mut pieces = vec![head.as_slice()];
+        pieces.extend(parts.iter().map(Vec::as_slice));
+        let written = std::fs::File::create(&partial).and_then(|f| {
+            let mut out = std::io::BufWriter::new(f);
+            write_entry(&mut out, &pieces)?;
+            out.flush()
+        });
         if written.is_err() || std::fs::rename(&partial, &path).is_err() {
             let _ = std::fs::remove_file(&partial);
             return;
@@ -224,8 +232,22 @@ fn thread_id() -> u64 {
     h.finish()
 }
 
-/// Header, then the payload: kind, image count, per image its motion and predictions.
-fn encode(Cached { predictions, motions, runs_on }: &Cached) -> Vec<u8> {
+/// One image's predictions, as an entry stores them (see [`encode_image`]).
+pub enum ImagePart<'a> {
+    Boxes(&'a ImageDetections),
+    Classes(&'a [f32]),
+}
+
+/// The start of an entry's payload: where inference ran, the kind, the image count.
+fn payload_head(runs_on: &str, classes: bool, images: usize) -> Vec<u8> {
+    let mut p = vec![PROCESSORS.iter().position(|r| *r == runs_on).unwrap_or(0) as u8, classes as u8];
+    p.extend_from_slice(&(images as u32).to_le_bytes());
+    p
+}
+
+/// One image's part of an entry's payload: its motion, then its predictions. Workers encode
+/// their images as they predict them, so an entry is never held twice.
+pub fn encode_image(motion: Option<&Homography>, part: ImagePart) -> Vec<u8> {
     let mut p = Vec::new();
     let put_u32 = |p: &mut Vec<u8>, v: usize| p.extend_from_slice(&(v as u32).to_le_bytes());
     let put_detections = |p: &mut Vec<u8>, list: &[Detection]| {
@@ -237,35 +259,61 @@ fn encode(Cached { predictions, motions, runs_on }: &Cached) -> Vec<u8> {
             put_u32(p, d.class);
         }
     };
-    let images = predictions.len();
-    p.push(PROCESSORS.iter().position(|r| r == runs_on).unwrap_or(0) as u8);
-    p.push(matches!(predictions, Predictions::Classes(_)) as u8);
-    put_u32(&mut p, images);
-    for i in 0..images {
-        match motions.get(i).copied().flatten() {
-            Some(Homography(m)) => {
-                p.push(1);
-                m.iter().for_each(|v| p.extend_from_slice(&v.to_le_bytes()));
-            }
-            None => p.push(0),
+    match motion {
+        Some(Homography(m)) => {
+            p.push(1);
+            m.iter().for_each(|v| p.extend_from_slice(&v.to_le_bytes()));
         }
-        match predictions {
-            Predictions::Boxes(all) => {
-                put_detections(&mut p, &all[i].val);
-                put_detections(&mut p, &all[i].shown);
-            }
-            Predictions::Classes(all) => {
-                put_u32(&mut p, all[i].len());
-                all[i].iter().for_each(|v| p.extend_from_slice(&v.to_le_bytes()));
-            }
+        None => p.push(0),
+    }
+    match part {
+        ImagePart::Boxes(d) => {
+            put_detections(&mut p, &d.val);
+            put_detections(&mut p, &d.shown);
+        }
+        ImagePart::Classes(probabilities) => {
+            put_u32(&mut p, probabilities.len());
+            probabilities.iter().for_each(|v| p.extend_from_slice(&v.to_le_bytes()));
         }
     }
-    let mut out = Vec::with_capacity(HEADER + p.len());
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&FORMAT.to_le_bytes());
-    out.extend_from_slice(&(p.len() as u64).to_le_bytes());
-    out.extend_from_slice(blake3::hash(&p).as_bytes());
-    out.extend_from_slice(&p);
+    p
+}
+
+/// Header (magic, format, payload length and checksum), then the payload pieces.
+fn write_entry(out: &mut impl Write, pieces: &[&[u8]]) -> std::io::Result<()> {
+    let mut hasher = blake3::Hasher::new();
+    pieces.iter().for_each(|p| {
+        hasher.update(p);
+    });
+    let length: usize = pieces.iter().map(|p| p.len()).sum();
+    out.write_all(MAGIC)?;
+    out.write_all(&FORMAT.to_le_bytes())?;
+    out.write_all(&(length as u64).to_le_bytes())?;
+    out.write_all(hasher.finalize().as_bytes())?;
+    pieces.iter().try_for_each(|p| out.write_all(p))
+}
+
+#[cfg(test)]
+fn parts(predictions: &Predictions, motions: &[Option<Homography>]) -> Vec<Vec<u8>> {
+    (0..predictions.len())
+        .map(|i| {
+            let part = match predictions {
+                Predictions::Boxes(all) => ImagePart::Boxes(&all[i]),
+                Predictions::Classes(all) => ImagePart::Classes(&all[i]),
+            };
+            encode_image(motions.get(i).and_then(Option::as_ref), part)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+fn encode(Cached { predictions, motions, runs_on }: &Cached) -> Vec<u8> {
+    let parts = parts(predictions, motions);
+    let head = payload_head(runs_on, matches!(predictions, Predictions::Classes(_)), parts.len());
+    let mut pieces = vec![head.as_slice()];
+    pieces.extend(parts.iter().map(Vec::as_slice));
+    let mut out = Vec::new();
+    write_entry(&mut out, &pieces).expect("writing to memory");
     out
 }
 
@@ -373,6 +421,11 @@ mod tests {
         (dir, cache)
     }
 
+    fn put(cache: &PredictionCache, key: Key, cached: &Cached) {
+        let classes = matches!(cached.predictions, Predictions::Classes(_));
+        cache.put(key, cached.runs_on, classes, &parts(&cached.predictions, &cached.motions));
+    }
+
     fn key(n: u8) -> Key {
         KeyBuilder::default().part(&[n]).key()
     }
@@ -384,7 +437,7 @@ mod tests {
         let classes = Cached { predictions: probabilities, motions: vec![None], runs_on: "CPU" };
         for (n, value) in [boxes(), classes].iter().enumerate() {
             assert!(cache.get(key(n as u8)).is_none());
-            cache.put(key(n as u8), value);
+            put(&cache, key(n as u8), value);
             assert!(same(&cache.get(key(n as u8)).unwrap(), value));
         }
         assert_eq!(cache.stats().entries, 2);
@@ -401,7 +454,7 @@ mod tests {
             |b: &mut Vec<u8>| *b.last_mut().unwrap() ^= 1, // one bit flipped
             |b: &mut Vec<u8>| b[5] ^= 0xff,                // another format
         ] {
-            cache.put(key(1), &boxes());
+            put(&cache, key(1), &boxes());
             let mut bytes = std::fs::read(&path).unwrap();
             damage(&mut bytes);
             std::fs::write(&path, bytes).unwrap();
@@ -414,13 +467,13 @@ mod tests {
     fn the_least_recently_used_entries_go_first() {
         let size = encode(&boxes()).len() as u64;
         let (_dir, cache) = cache(2 * size);
-        cache.put(key(1), &boxes());
+        put(&cache, key(1), &boxes());
         std::thread::sleep(std::time::Duration::from_millis(20));
-        cache.put(key(2), &boxes());
+        put(&cache, key(2), &boxes());
         std::thread::sleep(std::time::Duration::from_millis(20));
         assert!(cache.get(key(1)).is_some(), "a hit refreshes entry 1");
         std::thread::sleep(std::time::Duration::from_millis(20));
-        cache.put(key(3), &boxes());
+        put(&cache, key(3), &boxes());
         assert!(cache.get(key(2)).is_none(), "entry 2 was used least recently");
         assert!(cache.get(key(1)).is_some() && cache.get(key(3)).is_some());
         assert_eq!(cache.stats().bytes, 2 * size);

@@ -12,24 +12,34 @@ use std::time::{Duration, Instant};
 use image::RgbImage;
 use rayon::prelude::*;
 
-use super::cache::{self, Cached, Key, KeyBuilder, PredictionCache};
+use super::cache::{self, ImagePart, Key, KeyBuilder, PredictionCache};
 use super::images::{self, DecodedImages};
 use crate::dataset::{self, Dataset};
 use crate::errors::{DatasetError, Error, ModelError};
 use crate::metrics::impact::{self, ImageImpact, LabeledBox};
+use crate::metrics::coco_eval::CocoStats;
 use crate::metrics::{self, classification, ClassMap, Validation};
 use crate::model::Model;
-use crate::outcome::{CleanOutcome, FactorOutcome, PerturbedOutcome, Predictions};
+use crate::outcome::{CleanOutcome, FactorOutcome, PerturbedOutcome, Predictions, WORST_DRAWN};
 use crate::perturb::{self, Homography, Perturbation};
 use crate::suite::expand::{self, Case};
 use crate::suite::{ModelSpec, Suite};
-use crate::vocab::boxes::Detection;
 use crate::vocab::Family;
 
 type Shared<T> = Result<Arc<T>, Arc<Error>>;
 
 /// Per-image results of a model over the dataset, with how a perturbation moved each image.
 type Inferred<T> = Result<(T, Vec<Option<Homography>>), Arc<Error>>;
+
+/// A case's predictions, ready for its outcome.
+struct Predicted {
+    /// Detectors: the boxes the impact rule reads (mAP's lists already matched and dropped).
+    predictions: Predictions,
+    /// How a geometric perturbation moved each image.
+    motions: Vec<Option<Homography>>,
+    /// A detector's COCO stats on a labeled dataset.
+    coco: Option<CocoStats>,
+}
 
 /// The dataset with each image's size and labels; pixels are decoded when a case needs them.
 pub struct Loaded {
@@ -221,46 +231,48 @@ impl SuiteRun {
     }
 
     /// Model `m`'s predictions on every image, clean or after a setting: from the cache when it
-    /// has them, else predicted (loading the model) and cached.
-    fn predictions(
-        &self,
-        m: usize,
-        loaded: &Loaded,
-        perturbed: Option<(usize, usize, usize)>,
-    ) -> Inferred<Predictions> {
+    /// has them, else predicted (loading the model) and cached. A detector's mAP detections are
+    /// matched image by image as they arrive (and freed): what returns holds the boxes the impact
+    /// rule reads and, on a labeled dataset, the COCO stats.
+    fn predictions(&self, m: usize, loaded: &Loaded, perturbed: Option<(usize, usize, usize)>) -> Result<Predicted, Arc<Error>> {
+        let classes = self.classes(m)?;
+        let coco = (loaded.dataset.is_labeled() && self.suite.models[m].family != Family::Classifier)
+            .then(|| metrics::CocoValidation::new(&loaded.dataset, &classes));
         let key = self.cache_key(m, loaded, perturbed);
         if let (Some(cache), Some(key)) = (&self.cache, key) {
             if let Some(hit) = cache.get(key).filter(|c| c.predictions.len() == loaded.dims.len()) {
                 let _ = self.models[m].runs_on.set(hit.runs_on);
-                return Ok((hit.predictions, hit.motions));
+                let (predictions, motions) = (hit.predictions, hit.motions);
+                let (predictions, coco) = match (predictions, coco) {
+                    (Predictions::Boxes(mut boxes), Some(coco)) => {
+                        let matched = (boxes.par_iter_mut().enumerate())
+                            .map(|(i, d)| coco.image(i, std::mem::take(&mut d.val), motions[i].as_ref(), loaded.dims[i]))
+                            .collect();
+                        (Predictions::Boxes(boxes), Some(coco.finish(matched)))
+                    }
+                    (predictions, _) => (predictions.without_val(), None),
+                };
+                return Ok(Predicted { predictions, motions, coco });
             }
         }
         let model = self.model(m)?;
         let model = &model.0;
-        let result = match perturbed {
-            None => self.timed(
-                || format!("{}: clean predictions", model.spec.name),
-                || self.predict_all(model, loaded, None),
-            )?,
+        let predict = |perturb| self.predict_all(model, loaded, perturb, coco.as_ref(), key.is_some());
+        let (predictions, motions, coco, parts) = match perturbed {
+            None => self.timed(|| format!("{}: clean predictions", model.spec.name), || predict(None))?,
             Some((factor, grid, point)) => {
                 let rf = &self.suite.risk_factors[factor];
                 let g = &rf.grids[grid];
                 let setting = rf.setting(grid, point);
                 let op = g.perturbation.build(&g.points[point].values);
-                self.timed(
-                    || format!("{}: {setting}", model.spec.name),
-                    || self.predict_all(model, loaded, Some((op.as_ref(), &setting))),
-                )?
+                self.timed(|| format!("{}: {setting}", model.spec.name), || predict(Some((op.as_ref(), &setting))))?
             }
         };
-        match (&self.cache, key) {
-            (Some(cache), Some(key)) => {
-                let cached = Cached { predictions: result.0, motions: result.1, runs_on: model.runs_on() };
-                cache.put(key, &cached);
-                Ok((cached.predictions, cached.motions))
-            }
-            _ => Ok(result),
+        if let (Some(cache), Some(key)) = (&self.cache, key) {
+            let classes = matches!(predictions, Predictions::Classes(_));
+            cache.put(key, model.runs_on(), classes, &parts);
         }
+        Ok(Predicted { predictions, motions, coco })
     }
 
     /// `infer` on every image, after `perturb` (drawing from the generator of its key and the
@@ -271,7 +283,7 @@ impl SuiteRun {
         &self,
         loaded: &Loaded,
         perturb: Option<(&dyn Perturbation, &str)>,
-        infer: impl Fn(&RgbImage) -> Result<T, ModelError> + Sync,
+        infer: impl Fn(usize, &RgbImage, Option<&Homography>) -> Result<T, ModelError> + Sync,
     ) -> Inferred<Vec<T>> {
         enum Failure {
             Unreadable(String),
@@ -285,12 +297,13 @@ impl SuiteRun {
             .map(|(i, record)| {
                 let image = loaded.images.get(i, &record.path).map_err(Failure::Unreadable)?;
                 match perturb {
-                    None => Ok((infer(&image).map_err(Failure::Model)?, None)),
+                    None => Ok((infer(i, &image, None).map_err(Failure::Model)?, None)),
                     Some((op, key)) => {
                         let mut rng = perturb::case_rng(self.suite.seed, key, record.id);
                         let moved = op.apply_moving(&image, &mut rng);
                         drop(image);
-                        Ok((infer(&moved.image).map_err(Failure::Model)?, moved.motion))
+                        let result = infer(i, &moved.image, moved.motion.as_ref()).map_err(Failure::Model)?;
+                        Ok((result, moved.motion))
                     }
                 }
             })
@@ -317,47 +330,62 @@ impl SuiteRun {
         Ok(kept.into_iter().unzip())
     }
 
+    /// Every image's predictions and motion; a detector's mAP detections matched by `coco`
+    /// when given and then dropped; each image's cache entry part when `encode`.
+    #[allow(clippy::type_complexity)]
     fn predict_all(
         &self,
         model: &Model,
         loaded: &Loaded,
         perturb: Option<(&dyn Perturbation, &str)>,
-    ) -> Inferred<Predictions> {
+        coco: Option<&metrics::CocoValidation>,
+        encode: bool,
+    ) -> Result<(Predictions, Vec<Option<Homography>>, Option<CocoStats>, Vec<Vec<u8>>), Arc<Error>> {
+        fn part(encode: bool, motion: Option<&Homography>, p: ImagePart) -> Vec<u8> {
+            if encode {
+                cache::encode_image(motion, p)
+            } else {
+                Vec::new()
+            }
+        }
         Ok(if model.spec.family == Family::Classifier {
-            let (p, motions) = self.infer_all(loaded, perturb, |image| model.classify(image))?;
-            (Predictions::Classes(p), motions)
+            let (results, motions) = self.infer_all(loaded, perturb, |_, image, motion| {
+                let p = model.classify(image)?;
+                let encoded = part(encode, motion, ImagePart::Classes(&p));
+                Ok((p, encoded))
+            })?;
+            let (p, parts) = results.into_iter().unzip();
+            (Predictions::Classes(p), motions, None, parts)
         } else {
-            let (p, motions) = self.infer_all(loaded, perturb, |image| model.detect(image))?;
-            (Predictions::Boxes(p), motions)
+            let (results, motions) = self.infer_all(loaded, perturb, |i, image, motion| {
+                let mut d = model.detect(image)?;
+                let encoded = part(encode, motion, ImagePart::Boxes(&d));
+                let val = std::mem::take(&mut d.val);
+                let matched = coco.map(|coco| coco.image(i, val, motion, loaded.dims[i]));
+                Ok((d, matched, encoded))
+            })?;
+            let (mut boxes, mut matched, mut parts) = (Vec::new(), Vec::new(), Vec::new());
+            for (d, m, p) in results {
+                boxes.push(d);
+                matched.extend(m);
+                parts.push(p);
+            }
+            let stats = coco.map(|coco| coco.finish(matched));
+            (Predictions::Boxes(boxes), motions, stats, parts)
         })
     }
 
-    /// Validation metrics, `None` without labels: a classifier's from its `predictions`, a
-    /// detector's from the `val` lists split off them (consumed); geometry `motions` move the
-    /// ground truth first.
-    fn validate(
-        loaded: &Loaded,
-        predictions: &Predictions,
-        val: Option<Vec<Vec<Detection>>>,
-        motions: &[Option<Homography>],
-        classes: &ClassMap,
-    ) -> Option<Validation> {
+    /// Validation metrics, `None` without labels: a classifier's from its predictions, a
+    /// detector's the COCO stats matched as its predictions arrived.
+    fn validate(loaded: &Loaded, predicted: &mut Predicted, classes: &ClassMap) -> Option<Validation> {
         if !loaded.dataset.is_labeled() {
             return None;
         }
-        Some(match (predictions, val) {
-            (Predictions::Classes(p), _) => {
+        Some(match &predicted.predictions {
+            Predictions::Classes(p) => {
                 Validation::Classification(classification::evaluate(&loaded.dataset, p, classes))
             }
-            (Predictions::Boxes(_), val) => {
-                let val = val.unwrap_or_default();
-                Validation::Detection(if motions.iter().any(Option::is_some) {
-                    let moved = metrics::moved_ground_truth(&loaded.dataset, motions, &loaded.dims);
-                    metrics::coco_stats_against(&loaded.dataset, &moved, val, classes)
-                } else {
-                    metrics::coco_stats(&loaded.dataset, val, classes)
-                })
-            }
+            Predictions::Boxes(_) => Validation::Detection(predicted.coco.take()?),
         })
     }
 
@@ -367,10 +395,9 @@ impl SuiteRun {
             .get_or_init(|| {
                 let loaded = self.loaded()?;
                 let classes = self.classes(m)?;
-                let (predictions, motions) = self.predictions(m, &loaded, None)?;
-                let (predictions, val) = predictions.split_val();
-                let validation = Self::validate(&loaded, &predictions, val, &motions, &classes);
-                Ok(Arc::new(CleanOutcome { predictions, validation }))
+                let mut predicted = self.predictions(m, &loaded, None)?;
+                let validation = Self::validate(&loaded, &mut predicted, &classes);
+                Ok(Arc::new(CleanOutcome { predictions: predicted.predictions, validation }))
             })
             .clone()
     }
@@ -386,13 +413,20 @@ impl SuiteRun {
                 let loaded = self.loaded()?;
                 let clean = self.clean(m)?;
                 let classes = self.classes(m)?;
-                let (predictions, motions) = self.predictions(m, &loaded, Some((factor, grid, point)))?;
-                let (predictions, val) = predictions.split_val();
-                let (impacts, present) = self.impacts(&loaded, &classes, &clean.predictions, &predictions, &motions);
+                let mut predicted = self.predictions(m, &loaded, Some((factor, grid, point)))?;
+                let (predictions, motions) = (&predicted.predictions, &predicted.motions);
+                let (impacts, present) = self.impacts(&loaded, &classes, &clean.predictions, predictions, motions);
                 let risk = impact::risk_score(&impacts);
                 let class_risk = impact::class_risk(&impacts, &present);
-                let validation = Self::validate(&loaded, &predictions, val, &motions, &classes);
-                Ok(Arc::new(PerturbedOutcome { impacts, risk, class_risk, validation }))
+                let worst_shown = impact::worst(&impacts, WORST_DRAWN)
+                    .iter()
+                    .filter_map(|w| {
+                        let index = loaded.dataset.images.iter().position(|r| r.id == w.image_id)?;
+                        Some((w.image_id, predictions.shown(index)?))
+                    })
+                    .collect();
+                let validation = Self::validate(&loaded, &mut predicted, &classes);
+                Ok(Arc::new(PerturbedOutcome { impacts, worst_shown, risk, class_risk, validation }))
             })
             .clone()
     }

@@ -114,98 +114,210 @@ const STAT_DEFS: [(bool, Option<usize>, usize, usize); 12] = [
 /// Ground truth and detections on categories outside `category_ids` are ignored, as is
 /// ground truth on images outside `image_ids`; a detection on such an image is an error.
 pub fn evaluate(input: &EvalInput) -> Result<CocoStats, CocoEvalError> {
-    let mut img_ids = input.image_ids.to_vec();
-    img_ids.sort_unstable();
-    img_ids.dedup();
-    let mut cat_ids = input.category_ids.to_vec();
-    cat_ids.sort_unstable();
-    cat_ids.dedup();
-    let img_index: IdMap = img_ids.iter().enumerate().map(|(i, &id)| (id, i as u32)).collect();
-    let cat_index: IdMap = cat_ids.iter().enumerate().map(|(k, &id)| (id, k as u32)).collect();
-
-    // Sort (category, image, input position) keys: input order within a cell is the
-    // order pycocotools sees, and it decides ties.
-    let raw: Vec<u64> = input
-        .detections
-        .par_iter()
-        .map(|d| match (img_index.get(&d.image_id), cat_index.get(&d.category_id)) {
-            (None, _) => UNKNOWN_IMAGE,
-            (Some(_), None) => SKIPPED,
-            (Some(&i), Some(&k)) => cell_key(k, i),
-        })
-        .collect();
-    if let Some(index) = raw.par_iter().position_first(|&key| key == UNKNOWN_IMAGE) {
-        let image_id = input.detections[index].image_id;
-        return Err(CocoEvalError::UnknownImage { image_id, index });
+    let evaluator = Evaluator::new(input.image_ids, input.category_ids);
+    let rank_of = |image_id| evaluator.img_rank.get(&image_id).copied();
+    // (image rank, input position) keys: input order within an image is the order
+    // pycocotools sees, and it decides ties.
+    let mut dt_keys = Vec::with_capacity(input.detections.len());
+    for (index, d) in input.detections.iter().enumerate() {
+        let Some(rank) = rank_of(d.image_id) else {
+            return Err(CocoEvalError::UnknownImage { image_id: d.image_id, index });
+        };
+        dt_keys.push((rank, index as u32));
     }
-    let mut dt_keys: Vec<(u64, u32)> = raw
-        .into_par_iter()
-        .enumerate()
-        .filter(|&(_, key)| key != SKIPPED)
-        .map(|(index, key)| (key, index as u32))
-        .collect();
-    let mut gt_keys: Vec<(u64, u32)> = input
+    let mut gt_keys: Vec<(u32, u32)> = input
         .ground_truth
-        .par_iter()
+        .iter()
         .enumerate()
-        .filter_map(|(index, g)| {
-            let i = *img_index.get(&g.image_id)?;
-            let k = *cat_index.get(&g.category_id)?;
-            Some((cell_key(k, i), index as u32))
-        })
+        .filter_map(|(index, g)| Some((rank_of(g.image_id)?, index as u32)))
         .collect();
     dt_keys.par_sort_unstable();
     gt_keys.par_sort_unstable();
-    let cells = build_cells(&gt_keys, &dt_keys);
-    let gt_idx: Vec<u32> = gt_keys.iter().map(|&(_, j)| j).collect();
-    let dt_idx: Vec<u32> = dt_keys.iter().map(|&(_, j)| j).collect();
-
-    // Cells are sorted by category, so each category owns a contiguous run.
-    let mut cat_cells = vec![0..0; cat_ids.len()];
-    let mut start = 0;
-    while start < cells.len() {
-        let k = (cells[start].key >> 32) as usize;
-        let mut end = start;
-        while end < cells.len() && (cells[end].key >> 32) as usize == k {
-            end += 1;
-        }
-        cat_cells[k] = start..end;
-        start = end;
-    }
-
-    let ctx = Ctx { gts: input.ground_truth, dts: input.detections, gt_idx: &gt_idx, dt_idx: &dt_idx };
-    let per_cat: Vec<CatEval> = cat_cells.into_par_iter().map(|range| eval_category(&ctx, &cells[range])).collect();
-
-    let mut stats = [0.0; 12];
-    for (s, &(ap, t, a, m)) in stats.iter_mut().zip(STAT_DEFS.iter()) {
-        let ts = match t {
-            Some(t) => t..t + 1,
-            None => 0..T,
-        };
-        // Same element order as numpy's `s[s > -1]` on [T, R, K] (AP) or [T, K] (AR),
-        // so the pairwise sum matches numpy's bit for bit.
-        let mut vals = Vec::new();
-        for t in ts {
-            if ap {
-                for r in 0..R {
-                    vals.extend(per_cat.iter().filter_map(|c| c.precision[a][m].as_ref().map(|p| p[t * R + r])));
-                }
-            } else {
-                vals.extend(per_cat.iter().filter_map(|c| c.recall[a][m].map(|rc| rc[t])));
-            }
-        }
-        *s = numpy_mean(&vals);
-    }
-
-    let per_category = cat_ids
-        .iter()
-        .zip(&per_cat)
-        .map(|(&category_id, c)| match &c.precision[0][2] {
-            Some(p) => CategoryAp { category_id, ap: numpy_mean(p), ap50: numpy_mean(&p[..R]) },
-            None => CategoryAp { category_id, ap: -1.0, ap50: -1.0 },
+    let (dt_runs, gt_runs) = (runs(&dt_keys, evaluator.ranks()), runs(&gt_keys, evaluator.ranks()));
+    let images = (0..evaluator.ranks() as u32)
+        .into_par_iter()
+        .map_init(Scratch::default, |s, rank| {
+            let r = rank as usize;
+            let gts: Vec<&GroundTruth> =
+                gt_keys[gt_runs[r]..gt_runs[r + 1]].iter().map(|&(_, j)| &input.ground_truth[j as usize]).collect();
+            let dts: Vec<&Detection> =
+                dt_keys[dt_runs[r]..dt_runs[r + 1]].iter().map(|&(_, j)| &input.detections[j as usize]).collect();
+            evaluator.image_at_rank(rank, &gts, &dts, s)
         })
         .collect();
-    Ok(CocoStats { stats, per_category })
+    Ok(evaluator.finish(images))
+}
+
+/// Start of each rank's run in `keys` (sorted by rank), plus the end: `ranks + 1` entries.
+fn runs(keys: &[(u32, u32)], ranks: usize) -> Vec<usize> {
+    let mut starts = Vec::with_capacity(ranks + 1);
+    let mut at = 0;
+    for rank in 0..=ranks as u32 {
+        while at < keys.len() && keys[at].0 < rank {
+            at += 1;
+        }
+        starts.push(at);
+    }
+    starts
+}
+
+/// COCOeval one image at a time, for datasets too large to hold every detection at once.
+///
+/// [`Evaluator::image`] runs pycocotools' `evaluateImg` on one image for every category and
+/// area range as soon as its detections exist, and keeps only a compact record per kept
+/// detection (32 bytes: score, ranks, true-positive and ignore bits); [`Evaluator::finish`]
+/// ranks the records and accumulates. The result equals [`evaluate`] on the same input.
+pub struct Evaluator {
+    /// Image id → position among the sorted, distinct image ids.
+    img_rank: IdMap,
+    /// Rank of each image id as given to [`Evaluator::new`], by position.
+    positions: Vec<u32>,
+    cat_ids: Vec<u64>,
+    cat_index: IdMap,
+}
+
+/// One image's match records, waiting for [`Evaluator::finish`].
+pub struct ImageEval {
+    /// Non-ignored ground truth per area range, by category index.
+    npig: Vec<(u32, [u32; A])>,
+    /// Kept detections, grouped by category: (category index, number of records) runs.
+    runs: Vec<(u32, u32)>,
+    recs: Vec<DetRec>,
+}
+
+impl Evaluator {
+    /// The images and categories to evaluate, as a ground-truth file's `images` and
+    /// `categories` lists name them.
+    pub fn new(image_ids: &[u64], category_ids: &[u64]) -> Self {
+        let mut img_ids = image_ids.to_vec();
+        img_ids.sort_unstable();
+        img_ids.dedup();
+        let mut cat_ids = category_ids.to_vec();
+        cat_ids.sort_unstable();
+        cat_ids.dedup();
+        let img_rank: IdMap = img_ids.iter().enumerate().map(|(i, &id)| (id, i as u32)).collect();
+        let cat_index: IdMap = cat_ids.iter().enumerate().map(|(k, &id)| (id, k as u32)).collect();
+        let positions = image_ids.iter().map(|id| img_rank[id]).collect();
+        Evaluator { img_rank, positions, cat_ids, cat_index }
+    }
+
+    fn ranks(&self) -> usize {
+        self.img_rank.len()
+    }
+
+    /// Matches the detections of the image at `position` in the ids given to
+    /// [`Evaluator::new`] against its ground truth. Both lists must be that image's (their
+    /// `image_id` fields are not read); their order decides score ties, as in pycocotools.
+    pub fn image(&self, position: usize, ground_truth: &[GroundTruth], detections: &[Detection]) -> ImageEval {
+        let gts: Vec<&GroundTruth> = ground_truth.iter().collect();
+        let dts: Vec<&Detection> = detections.iter().collect();
+        self.image_at_rank(self.positions[position], &gts, &dts, &mut Scratch::default())
+    }
+
+    fn image_at_rank(&self, rank: u32, gts: &[&GroundTruth], dts: &[&Detection], s: &mut Scratch) -> ImageEval {
+        let by_category = |list: &mut Vec<(u32, u32)>, cats: &mut dyn Iterator<Item = u64>| {
+            list.clear();
+            list.extend(cats.enumerate().filter_map(|(j, c)| Some((*self.cat_index.get(&c)?, j as u32))));
+            list.sort_unstable();
+        };
+        let (mut gk, mut dk) = (Vec::new(), Vec::new());
+        by_category(&mut gk, &mut gts.iter().map(|g| g.category_id));
+        by_category(&mut dk, &mut dts.iter().map(|d| d.category_id));
+
+        let mut out = ImageEval { npig: Vec::new(), runs: Vec::new(), recs: Vec::new() };
+        for run in gk.chunk_by(|a, b| a.0 == b.0) {
+            // Non-ignored GT per area range (`npig`): crowd boxes are always ignored.
+            let mut npig = [0u32; A];
+            for &(_, j) in run {
+                let g = gts[j as usize];
+                for (n, [lo, hi]) in npig.iter_mut().zip(AREA_RNG) {
+                    *n += u32::from(!(g.iscrowd || g.area < lo || g.area > hi));
+                }
+            }
+            out.npig.push((run[0].0, npig));
+        }
+        let mut g_at = 0;
+        for run in dk.chunk_by(|a, b| a.0 == b.0) {
+            let k = run[0].0;
+            while g_at < gk.len() && gk[g_at].0 < k {
+                g_at += 1;
+            }
+            s.gts.clear();
+            while g_at < gk.len() && gk[g_at].0 == k {
+                let g = gts[gk[g_at].1 as usize];
+                s.gts.push(GtLite { bbox: g.bbox, area: g.area, iscrowd: g.iscrowd });
+                g_at += 1;
+            }
+            s.dts.clear();
+            s.dts.extend(run.iter().map(|&(_, j)| j));
+            s.dts.sort_by(|&a, &b| by_score_desc(dts[a as usize].score, dts[b as usize].score));
+            s.dts.truncate(MAX_DET);
+            let before = out.recs.len();
+            match_cell(dts, rank, s, &mut out.recs);
+            out.runs.push((k, (out.recs.len() - before) as u32));
+        }
+        out
+    }
+
+    /// Ranks every image's records and accumulates: the 12 stats and per-category AP.
+    pub fn finish(&self, images: Vec<ImageEval>) -> CocoStats {
+        let n_cats = self.cat_ids.len();
+        let mut npig = vec![[0usize; A]; n_cats];
+        let mut counts = vec![0usize; n_cats];
+        for image in &images {
+            for &(k, n) in &image.npig {
+                for (total, n) in npig[k as usize].iter_mut().zip(n) {
+                    *total += n as usize;
+                }
+            }
+            for &(k, c) in &image.runs {
+                counts[k as usize] += c as usize;
+            }
+        }
+        let mut per_cat: Vec<Vec<DetRec>> = counts.iter().map(|&c| Vec::with_capacity(c)).collect();
+        // Each image's records move to their categories and are freed: never held twice.
+        for image in images {
+            let mut at = 0;
+            for (k, c) in image.runs {
+                per_cat[k as usize].extend_from_slice(&image.recs[at..at + c as usize]);
+                at += c as usize;
+            }
+        }
+        let per_cat: Vec<CatEval> =
+            per_cat.into_par_iter().zip(npig).map(|(recs, npig)| accumulate_category(recs, npig)).collect();
+
+        let mut stats = [0.0; 12];
+        for (s, &(ap, t, a, m)) in stats.iter_mut().zip(STAT_DEFS.iter()) {
+            let ts = match t {
+                Some(t) => t..t + 1,
+                None => 0..T,
+            };
+            // Same element order as numpy's `s[s > -1]` on [T, R, K] (AP) or [T, K] (AR),
+            // so the pairwise sum matches numpy's bit for bit.
+            let mut vals = Vec::new();
+            for t in ts {
+                if ap {
+                    for r in 0..R {
+                        vals.extend(per_cat.iter().filter_map(|c| c.precision[a][m].as_ref().map(|p| p[t * R + r])));
+                    }
+                } else {
+                    vals.extend(per_cat.iter().filter_map(|c| c.recall[a][m].map(|rc| rc[t])));
+                }
+            }
+            *s = numpy_mean(&vals);
+        }
+
+        let per_category = self
+            .cat_ids
+            .iter()
+            .zip(&per_cat)
+            .map(|(&category_id, c)| match &c.precision[0][2] {
+                Some(p) => CategoryAp { category_id, ap: numpy_mean(p), ap50: numpy_mean(&p[..R]) },
+                None => CategoryAp { category_id, ap: -1.0, ap50: -1.0 },
+            })
+            .collect();
+        CocoStats { stats, per_category }
+    }
 }
 
 /// The 12 lines pycocotools' `summarize()` prints for `stats`.
@@ -226,10 +338,6 @@ pub fn summary_lines(stats: &[f64; 12]) -> Vec<String> {
         })
         .collect()
 }
-
-/// Cell keys of detections that are refused or ignored; real keys never reach them.
-const UNKNOWN_IMAGE: u64 = u64::MAX;
-const SKIPPED: u64 = u64::MAX - 1;
 
 /// Multiplicative (Fx-style) hash for integer ids: SipHash would dominate the lookups.
 #[derive(Default)]
@@ -252,53 +360,14 @@ impl std::hash::Hasher for IdHasher {
 
 type IdMap = HashMap<u64, u32, std::hash::BuildHasherDefault<IdHasher>>;
 
-fn cell_key(k: u32, i: u32) -> u64 {
-    (u64::from(k) << 32) | u64::from(i)
-}
-
-/// One (category, image) pair with ground truth or detections: ranges into the sorted
-/// index lists.
-struct Cell {
-    key: u64,
-    gt: std::ops::Range<usize>,
-    dt: std::ops::Range<usize>,
-}
-
-fn build_cells(gt_keys: &[(u64, u32)], dt_keys: &[(u64, u32)]) -> Vec<Cell> {
-    let mut cells = Vec::new();
-    let (mut g, mut d) = (0, 0);
-    while g < gt_keys.len() || d < dt_keys.len() {
-        let key = match (gt_keys.get(g), dt_keys.get(d)) {
-            (Some(a), Some(b)) => a.0.min(b.0),
-            (Some(a), None) => a.0,
-            (None, Some(b)) => b.0,
-            (None, None) => unreachable!(),
-        };
-        let (g0, d0) = (g, d);
-        while g < gt_keys.len() && gt_keys[g].0 == key {
-            g += 1;
-        }
-        while d < dt_keys.len() && dt_keys[d].0 == key {
-            d += 1;
-        }
-        cells.push(Cell { key, gt: g0..g, dt: d0..d });
-    }
-    cells
-}
-
-struct Ctx<'a> {
-    gts: &'a [GroundTruth],
-    dts: &'a [Detection],
-    gt_idx: &'a [u32],
-    dt_idx: &'a [u32],
-}
-
-/// One kept detection of one image: its score, its rank within the image (for maxDets)
+/// One kept detection of one image: its score, its image, its rank within the image (for maxDets)
 /// and, per area range, bit t set when it is a true positive (`tp`) or ignored (`ig`) at
 /// IoU threshold t; neither means false positive.
 #[derive(Clone, Copy)]
 struct DetRec {
     score: f64,
+    /// The image's position among the sorted image ids: ties in score keep image order.
+    image: u32,
     rank: u8,
     tp: [u16; A],
     ig: [u16; A],
@@ -328,43 +397,18 @@ struct Scratch {
     matched: Vec<u16>,
 }
 
-/// Cells per parallel task: big enough to amortise the task, small enough to balance.
-const CELLS_PER_TASK: usize = 64;
-
-fn eval_category(ctx: &Ctx, cells: &[Cell]) -> CatEval {
+/// Ranks one category's records as `accumulate` concatenates and sorts them, then
+/// accumulates every area range and maxDets.
+fn accumulate_category(mut recs: Vec<DetRec>, npig: [usize; A]) -> CatEval {
     let mut ev = CatEval { precision: Default::default(), recall: Default::default() };
-    if cells.is_empty() {
-        return ev;
-    }
-    // Non-ignored GT per area range (`npig`): crowd boxes are always ignored.
-    let mut npig = [0usize; A];
-    for c in cells {
-        for &j in &ctx.gt_idx[c.gt.clone()] {
-            let g = &ctx.gts[j as usize];
-            for (n, [lo, hi]) in npig.iter_mut().zip(AREA_RNG) {
-                *n += usize::from(!(g.iscrowd || g.area < lo || g.area > hi));
-            }
-        }
-    }
     if npig.iter().all(|&n| n == 0) {
         return ev;
     }
-
-    let chunks: Vec<Vec<DetRec>> = cells
-        .par_chunks(CELLS_PER_TASK)
-        .map_init(Scratch::default, |s, chunk| {
-            let mut out = Vec::new();
-            for c in chunk {
-                eval_cell(ctx, c, s, &mut out);
-            }
-            out
-        })
-        .collect();
-    let mut recs = chunks.concat();
-    // Records are in image order then rank order, which is the concatenation order of
-    // `accumulate`; a stable sort by descending score reproduces its mergesort.
-    recs.par_sort_by(|a, b| by_score_desc(a.score, b.score));
-
+    // `accumulate` concatenates images in order, each in rank order, then sorts by
+    // descending score with a stable mergesort: that is this total order.
+    recs.par_sort_unstable_by(|a, b| {
+        by_score_desc(a.score, b.score).then(a.image.cmp(&b.image)).then(a.rank.cmp(&b.rank))
+    });
     let mut scratch = AccScratch::default();
     for (a, &n) in npig.iter().enumerate() {
         if n == 0 {
@@ -380,22 +424,13 @@ fn eval_category(ctx: &Ctx, cells: &[Cell]) -> CatEval {
     ev
 }
 
-/// `evaluateImg` for all four area ranges at once; appends the image's kept detections.
-fn eval_cell(ctx: &Ctx, cell: &Cell, s: &mut Scratch, out: &mut Vec<DetRec>) {
-    let dts = ctx.dts;
-    s.dts.clear();
-    s.dts.extend_from_slice(&ctx.dt_idx[cell.dt.clone()]);
-    s.dts.sort_by(|&a, &b| by_score_desc(dts[a as usize].score, dts[b as usize].score));
-    s.dts.truncate(MAX_DET);
+/// `evaluateImg` of one (image, category) cell for all four area ranges at once: `s.gts`
+/// holds its ground truth, `s.dts` its kept detections (indices into `dts`, by descending
+/// score); appends their records.
+fn match_cell(dts: &[&Detection], image: u32, s: &mut Scratch, out: &mut Vec<DetRec>) {
     if s.dts.is_empty() {
         return;
     }
-    let gt_idx = &ctx.gt_idx[cell.gt.clone()];
-    s.gts.clear();
-    s.gts.extend(gt_idx.iter().map(|&j| {
-        let g = &ctx.gts[j as usize];
-        GtLite { bbox: g.bbox, area: g.area, iscrowd: g.iscrowd }
-    }));
     let gts = &s.gts;
     let ng = gts.len();
 
@@ -415,6 +450,7 @@ fn eval_cell(ctx: &Ctx, cell: &Cell, s: &mut Scratch, out: &mut Vec<DetRec>) {
     let base = out.len();
     out.extend(s.dts.iter().enumerate().map(|(rank, &di)| DetRec {
         score: dts[di as usize].score,
+        image,
         rank: rank as u8,
         tp: [0; A],
         ig: [0; A],
@@ -802,6 +838,18 @@ mod tests {
                     .collect();
             let got = run(&images, &cats, &gts, &f.dt);
             let name = path.file_name().unwrap().to_string_lossy();
+            // One image at a time, in reverse order, gives the same numbers to the last bit.
+            let evaluator = Evaluator::new(&images, &cats);
+            let streamed = (0..images.len())
+                .rev()
+                .map(|i| {
+                    let on = |id: u64| id == images[i];
+                    let g: Vec<_> = gts.iter().filter(|g| on(g.image_id)).cloned().collect();
+                    let d: Vec<_> = f.dt.iter().filter(|d| on(d.image_id)).cloned().collect();
+                    evaluator.image(i, &g, &d)
+                })
+                .collect();
+            assert_eq!(evaluator.finish(streamed), got, "{name}: streamed");
             for (i, (&g, &w)) in got.stats.iter().zip(&f.stats).enumerate() {
                 assert!((g - w).abs() <= 1e-6, "{name}: {} = {g}, pycocotools {w}", STAT_NAMES[i]);
                 max_diff = max_diff.max((g - w).abs());

@@ -5,14 +5,13 @@ pub mod coco_eval;
 pub mod coco_files;
 pub mod impact;
 
-use std::collections::HashMap;
 
 use crate::dataset::Dataset;
 use crate::perturb::Homography;
 use crate::vocab::boxes::Detection;
 use crate::vocab::Score;
 use classification::ClassificationStats;
-use coco_eval::{CocoStats, EvalInput, GroundTruth};
+use coco_eval::{CocoStats, GroundTruth};
 use impact::LabeledBox;
 
 /// A model's validation metrics on clean or perturbed images: COCO box stats for detectors,
@@ -92,53 +91,81 @@ impl ClassMap {
     }
 }
 
-/// COCO stats of per-image predictions (in dataset order) against the dataset's labels.
-pub fn coco_stats(dataset: &Dataset, predictions: Vec<Vec<Detection>>, classes: &ClassMap) -> CocoStats {
-    coco_stats_against(dataset, &ground_truth(dataset), predictions, classes)
-}
-
-/// Every annotation of the dataset, as COCOeval ground truth.
-pub fn ground_truth(dataset: &Dataset) -> Vec<GroundTruth> {
-    dataset
-        .images
+/// One image's annotations as COCOeval ground truth, after a perturbation `motion` moved the
+/// content of the `(width, height)` image: boxes move by [`Homography::move_box`]'s rule (and
+/// drop out when they leave the image), and the `area` field scales with the box, so the area
+/// ranges still sort objects by their visible size.
+pub fn image_ground_truth(dataset: &Dataset, index: usize, motion: Option<&Homography>, size: (u32, u32)) -> Vec<GroundTruth> {
+    let image = &dataset.images[index];
+    image
+        .annotations
         .iter()
-        .flat_map(|img| {
-            img.annotations.iter().map(|a| GroundTruth {
-                image_id: img.id,
+        .filter_map(|a| {
+            let mut gt = GroundTruth {
+                image_id: image.id,
                 category_id: a.category_id,
                 bbox: a.bbox,
                 area: a.area,
                 iscrowd: a.iscrowd,
-            })
+            };
+            if let Some(motion) = motion {
+                let [x, y, bw, bh] = gt.bbox;
+                let [x1, y1, x2, y2] = motion.move_box([x, y, x + bw, y + bh], size.0, size.1)?;
+                let (before, after) = (bw * bh, (x2 - x1) * (y2 - y1));
+                gt.area = if before > 0.0 { gt.area * after / before } else { gt.area };
+                gt.bbox = [x1, y1, x2 - x1, y2 - y1];
+            }
+            Some(gt)
         })
         .collect()
 }
 
-/// The ground truth after a perturbation moved each image's content (`motions` in dataset
-/// order, `sizes` their `(width, height)`): boxes move by [`Homography::move_box`]'s rule, and the
-/// `area` field scales with the box, so the area ranges still sort objects by their visible size.
-pub fn moved_ground_truth(dataset: &Dataset, motions: &[Option<Homography>], sizes: &[(u32, u32)]) -> Vec<GroundTruth> {
-    let mut out = ground_truth(dataset);
-    let size: HashMap<u64, (u32, u32, Option<&Homography>)> = dataset
-        .images
-        .iter()
-        .zip(motions.iter().zip(sizes))
-        .map(|(img, (m, &(w, h)))| (img.id, (w, h, m.as_ref())))
-        .collect();
-    out.retain_mut(|gt| {
-        let Some(&(w, h, Some(motion))) = size.get(&gt.image_id) else {
-            return true;
-        };
-        let [x, y, bw, bh] = gt.bbox;
-        let Some([x1, y1, x2, y2]) = motion.move_box([x, y, x + bw, y + bh], w, h) else {
-            return false;
-        };
-        let (before, after) = (bw * bh, (x2 - x1) * (y2 - y1));
-        gt.area = if before > 0.0 { gt.area * after / before } else { gt.area };
-        gt.bbox = [x1, y1, x2 - x1, y2 - y1];
-        true
-    });
-    out
+/// A detector's COCO validation on a dataset, one image at a time: each image's mAP
+/// detections are matched as soon as they exist and then freed, so memory holds compact match
+/// records, not every detection of the dataset (see [`coco_eval::Evaluator`]).
+pub struct CocoValidation<'a> {
+    dataset: &'a Dataset,
+    classes: &'a ClassMap,
+    evaluator: coco_eval::Evaluator,
+}
+
+impl<'a> CocoValidation<'a> {
+    pub fn new(dataset: &'a Dataset, classes: &'a ClassMap) -> Self {
+        let image_ids: Vec<u64> = dataset.images.iter().map(|i| i.id).collect();
+        let category_ids: Vec<u64> = dataset.categories.iter().map(|c| c.id).collect();
+        CocoValidation { dataset, classes, evaluator: coco_eval::Evaluator::new(&image_ids, &category_ids) }
+    }
+
+    /// Matches image `index`'s detections (consumed) against its annotations, moved by the
+    /// perturbation's `motion` on the `(width, height)` image if it moved the content.
+    pub fn image(
+        &self,
+        index: usize,
+        detections: Vec<Detection>,
+        motion: Option<&Homography>,
+        size: (u32, u32),
+    ) -> coco_eval::ImageEval {
+        let image_id = self.dataset.images[index].id;
+        let detections: Vec<coco_eval::Detection> = detections
+            .into_iter()
+            .filter_map(|d| {
+                let [x1, y1, x2, y2] = d.bbox.map(f64::from);
+                Some(coco_eval::Detection {
+                    image_id,
+                    category_id: self.classes.category(d.class)?,
+                    bbox: [x1, y1, x2 - x1, y2 - y1],
+                    score: f64::from(d.score),
+                })
+            })
+            .collect();
+        let ground_truth = image_ground_truth(self.dataset, index, motion, size);
+        self.evaluator.image(index, &ground_truth, &detections)
+    }
+
+    /// The 12 stats and per-category AP of every image's matches.
+    pub fn finish(&self, images: Vec<coco_eval::ImageEval>) -> CocoStats {
+        self.evaluator.finish(images)
+    }
 }
 
 /// Boxes of an image of `width × height` after `motion` (see [`Homography::move_box`]).
@@ -153,37 +180,6 @@ pub fn move_boxes(boxes: &[LabeledBox], motion: Option<&Homography>, width: u32,
             Some(LabeledBox { bbox: moved.map(|v| v as f32), category_id: b.category_id })
         })
         .collect()
-}
-
-/// COCO stats of per-image predictions (in dataset order) against `ground_truth`.
-pub fn coco_stats_against(
-    dataset: &Dataset,
-    ground_truth: &[GroundTruth],
-    predictions: Vec<Vec<Detection>>,
-    classes: &ClassMap,
-) -> CocoStats {
-    let image_ids: Vec<u64> = dataset.images.iter().map(|i| i.id).collect();
-    let category_ids: Vec<u64> = dataset.categories.iter().map(|c| c.id).collect();
-    let detections: Vec<coco_eval::Detection> = dataset
-        .images
-        .iter()
-        .zip(predictions)
-        // Each image's detections are freed as they are converted: on a large dataset they
-        // are not held twice.
-        .flat_map(|(img, dets)| {
-            dets.into_iter().filter_map(|d| {
-                let [x1, y1, x2, y2] = d.bbox.map(f64::from);
-                Some(coco_eval::Detection {
-                    image_id: img.id,
-                    category_id: classes.category(d.class)?,
-                    bbox: [x1, y1, x2 - x1, y2 - y1],
-                    score: f64::from(d.score),
-                })
-            })
-        })
-        .collect();
-    let input = EvalInput { image_ids: &image_ids, category_ids: &category_ids, ground_truth, detections: &detections };
-    coco_eval::evaluate(&input).expect("detections are made for the dataset's own images")
 }
 
 /// Non-crowd labels of one image, as boxes for the impact rule.
