@@ -5,7 +5,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Once};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Conclusion, Failed, Trial};
 
@@ -15,6 +15,7 @@ use crate::errors::{self, Error};
 use crate::judge::baseline::{self, Baseline};
 use crate::judge::{verdict, Scores};
 use crate::output::{results, terminal};
+use crate::report;
 use crate::suite::{self, CaseKind};
 
 /// Entry point of `tests/robustness.rs`: run every suite in `default_dir` (or `SHAKEDOWN_SUITES`).
@@ -48,14 +49,47 @@ pub fn run(args: &Arguments, location: &Path, config: &Config) -> Result<Conclus
     let conclusion = libtest_mimic::run(args, trials(&runs));
     if !args.list {
         let runs: Vec<&SuiteRun> = runs.iter().map(Arc::as_ref).collect();
-        runs.iter().flat_map(|r| r.warnings()).for_each(|w| terminal::warning(&w));
-        terminal::emit(&terminal::summary(&runs, started.elapsed()));
-        match results::write(&runs, &results::folder(config.results.as_deref())) {
-            Ok(files) => terminal::emit(&terminal::results_written(&files)),
-            Err(e) => terminal::error(e),
-        }
+        finish(&runs, started.elapsed(), config);
     }
     Ok(conclusion)
+}
+
+/// After the cases ran: warnings, the summary table, the results files and the reports.
+pub fn finish(runs: &[&SuiteRun], wall: Duration, config: &Config) {
+    runs.iter().flat_map(|r| r.warnings()).for_each(|w| terminal::warning(&w));
+    terminal::emit(&terminal::summary(runs, wall));
+    match results::write(runs, &results::folder(config.results.as_deref())) {
+        Ok(written) => {
+            for (path, merged) in written {
+                terminal::emit(&terminal::results_written(&path));
+                let Some(run) = runs.iter().find(|r| r.suite.name == merged.suite) else { continue };
+                let html = report::path_for(&path);
+                let facts = report::RunFacts { wall: Some(wall), durations: run.timings() };
+                match write_report(run, &merged, &facts, &html) {
+                    Ok(made_in) => terminal::emit(&terminal::report_written(&html, made_in)),
+                    Err(e) => terminal::error(e),
+                }
+            }
+        }
+        Err(e) => terminal::error(e),
+    }
+}
+
+/// The report of `run`'s merged results at `path`; how long it took.
+fn write_report(
+    run: &SuiteRun,
+    merged: &results::SuiteResults,
+    facts: &report::RunFacts,
+    path: &Path,
+) -> Result<Duration, Error> {
+    let started = Instant::now();
+    let loaded = run.loaded_if_done();
+    let source = match &loaded {
+        Some(l) => Ok(report::Source { suite: &run.suite, dataset: &l.dataset }),
+        None => Err("the dataset was not loaded".to_owned()),
+    };
+    report::write(merged, facts, source, path)?;
+    Ok(started.elapsed())
 }
 
 /// Suite files at `location`: the file itself, or every `*.yaml`/`*.yml` in the folder, sorted.

@@ -13,7 +13,7 @@
 //! - [`outcome`]: what a case measured, the one type every later stage reads;
 //! - `engine`: computes outcomes, sharing work between a process's cases;
 //! - `judge`: verdicts against budgets and baselines against snapshots;
-//! - `output`: the terminal and the results file;
+//! - `output`: the terminal and the results file; `report`: the HTML report made from it;
 //! - [`harness`] (libtest-mimic trials) and `cli` (the `shakedown` command) drive it all.
 //!
 //! A downstream crate needs one line in its `tests/robustness.rs`:
@@ -41,6 +41,7 @@ pub mod outcome;
 pub mod engine;
 pub mod judge;
 pub mod output;
+pub mod report;
 
 #[doc(hidden)]
 pub mod cli;

@@ -13,7 +13,7 @@ fn run(cache: Option<PredictionCache>) -> (SuiteRun, String, String) {
     let scores: Vec<String> = run.cases.iter().map(|c| format!("{}: {:?}", c.name, common::scores(&run, c))).collect();
     let dir = tempfile::tempdir().unwrap();
     let written = results::write(&[&run], dir.path()).unwrap();
-    let file = std::fs::read_to_string(&written[0]).unwrap();
+    let file = std::fs::read_to_string(&written[0].0).unwrap();
     (run, scores.join("\n"), file)
 }
 

@@ -21,7 +21,7 @@ fn classifier_suite_reports_top1_and_risk() {
     // The results file holds the per-class breakdown and the worst images of each case.
     let dir = tempfile::tempdir().unwrap();
     let files = shakedown::output::results::write(&[run], dir.path()).unwrap();
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&files[0].0).unwrap()).unwrap();
     assert_eq!((json["backend"].as_str(), json["models"][0]["runs_on"].as_str()), (Some("tract"), Some("CPU")));
     let strong = &json["models"][0]["cases"][1];
     assert!(strong["case"].as_str().unwrap().ends_with("std=0.2"), "{strong}");

@@ -1,8 +1,9 @@
-//! The `shakedown` command: check suites, preview perturbations, predict and evaluate, print the
-//! suite schema. The tests themselves run under `cargo test --test robustness`.
+//! The `shakedown` command: run suites without cargo, make reports, check suites, preview
+//! perturbations, predict and evaluate, print the suite schema.
 
 mod init;
 mod predict;
+mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -107,9 +108,29 @@ enum Command {
         /// Results folders (each machine's `target/shakedown`, or its SHAKEDOWN_RESULTS).
         #[arg(required = true, value_name = "FOLDER")]
         folders: Vec<PathBuf>,
-        /// Where the merged `<suite>.json` files go.
+        /// Where the merged `<suite>.json` files (and their `<suite>.html` reports) go.
         #[arg(long, short, value_name = "FOLDER")]
         output: PathBuf,
+    },
+    /// Run suite files (or every suite in a folder) without cargo: the same cases, verdicts,
+    /// results files and reports as `cargo test --test robustness`, with a progress bar.
+    /// Baselines are only read, unless --accept writes them. Exit code 1 when a case fails.
+    Run {
+        #[arg(required = true, value_name = "SUITE_OR_FOLDER")]
+        suites: Vec<PathBuf>,
+        /// Write every case's scores as its baseline (insta's INSTA_UPDATE=always).
+        #[arg(long)]
+        accept: bool,
+    },
+    /// Make the HTML report again from results files: one suite's `<suite>.json`, or several
+    /// partial results of it (nextest partitions), merged. The report goes beside the first
+    /// file as `<suite>.html`, or to --output.
+    Report {
+        #[arg(required = true, value_name = "RESULTS.json")]
+        files: Vec<PathBuf>,
+        /// The report file (one suite only).
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
 }
 
@@ -138,6 +159,13 @@ pub fn main() -> ExitCode {
         Command::Eval { gt, dt, json } => return eval(&gt, &dt, json),
         Command::Cache { action } => cache(action),
         Command::Merge { folders, output } => merge(&folders, &output),
+        Command::Report { files, output } => report(&files, output.as_deref()),
+        Command::Run { suites, accept } => {
+            return run::run(&suites, accept).unwrap_or_else(|errors| {
+                errors.into_iter().for_each(terminal::error);
+                ExitCode::FAILURE
+            })
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -149,9 +177,40 @@ pub fn main() -> ExitCode {
 }
 
 fn merge(folders: &[PathBuf], output: &std::path::Path) -> Result<(), Error> {
-    for (suite, path) in crate::output::results::merge_folders(folders, output)? {
-        emit(&format!("{suite}: {}\n", path.display()));
+    for (path, merged) in crate::output::results::merge_folders(folders, output)? {
+        emit(&format!("{}: {}\n", merged.suite, path.display()));
+        write_report(&merged, &crate::report::path_for(&path))?;
     }
+    Ok(())
+}
+
+fn report(files: &[PathBuf], output: Option<&std::path::Path>) -> Result<(), Error> {
+    let merged = crate::output::results::merge_files(files)?;
+    if output.is_some() && merged.len() > 1 {
+        let names: Vec<&str> = merged.iter().map(|m| m.suite.as_str()).collect();
+        return Err(Error::Usage(format!(
+            "--output names one file, but the results are of {} suites ({}): give one suite's files, or no --output",
+            names.len(),
+            names.join(", ")
+        )));
+    }
+    for results in &merged {
+        let path = match output {
+            Some(path) => path.to_owned(),
+            None => files[0].with_file_name(format!("{}.html", results.suite)),
+        };
+        write_report(results, &path)?;
+    }
+    Ok(())
+}
+
+/// The report of `results` at `path`, thumbnails made from the suite file the results name.
+fn write_report(results: &crate::output::results::SuiteResults, path: &std::path::Path) -> Result<(), Error> {
+    let started = std::time::Instant::now();
+    let source = crate::report::load_source(results);
+    let source = source.as_ref().map(|(suite, dataset)| crate::report::Source { suite, dataset }).map_err(Clone::clone);
+    crate::report::write(results, &crate::report::RunFacts::default(), source, path)?;
+    emit(&terminal::report_written(path, started.elapsed()));
     Ok(())
 }
 

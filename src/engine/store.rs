@@ -16,8 +16,8 @@ use super::cache::{self, ImagePart, Key, KeyBuilder, PredictionCache};
 use super::images::{self, DecodedImages};
 use crate::dataset::{self, Dataset};
 use crate::errors::{DatasetError, Error, ModelError};
-use crate::metrics::impact::{self, ImageImpact, LabeledBox};
 use crate::metrics::coco_eval::CocoStats;
+use crate::metrics::impact::{self, ImageImpact, LabeledBox};
 use crate::metrics::{self, classification, ClassMap, Validation};
 use crate::model::Model;
 use crate::outcome::{CleanOutcome, FactorOutcome, PerturbedOutcome, Predictions, WORST_DRAWN};
@@ -234,7 +234,12 @@ impl SuiteRun {
     /// has them, else predicted (loading the model) and cached. A detector's mAP detections are
     /// matched image by image as they arrive (and freed): what returns holds the boxes the impact
     /// rule reads and, on a labeled dataset, the COCO stats.
-    fn predictions(&self, m: usize, loaded: &Loaded, perturbed: Option<(usize, usize, usize)>) -> Result<Predicted, Arc<Error>> {
+    fn predictions(
+        &self,
+        m: usize,
+        loaded: &Loaded,
+        perturbed: Option<(usize, usize, usize)>,
+    ) -> Result<Predicted, Arc<Error>> {
         let classes = self.classes(m)?;
         let coco = (loaded.dataset.is_labeled() && self.suite.models[m].family != Family::Classifier)
             .then(|| metrics::CocoValidation::new(&loaded.dataset, &classes));
@@ -246,7 +251,9 @@ impl SuiteRun {
                 let (predictions, coco) = match (predictions, coco) {
                     (Predictions::Boxes(mut boxes), Some(coco)) => {
                         let matched = (boxes.par_iter_mut().enumerate())
-                            .map(|(i, d)| coco.image(i, std::mem::take(&mut d.val), motions[i].as_ref(), loaded.dims[i]))
+                            .map(|(i, d)| {
+                                coco.image(i, std::mem::take(&mut d.val), motions[i].as_ref(), loaded.dims[i])
+                            })
                             .collect();
                         (Predictions::Boxes(boxes), Some(coco.finish(matched)))
                     }

@@ -193,7 +193,13 @@ mod tests {
             ImageImpact { image_id: 3, before: 0.8, after: 0.4, impacted: true },
             ImageImpact { image_id: 4, before: 1.0, after: 1.0, impacted: false },
         ];
-        let outcome = PerturbedOutcome { impacts, worst_shown: Vec::new(), risk: 50.0, class_risk: Vec::new(), validation: stats(0.5) };
+        let outcome = PerturbedOutcome {
+            impacts,
+            worst_shown: Vec::new(),
+            risk: 50.0,
+            class_risk: Vec::new(),
+            validation: stats(0.5),
+        };
         assert!(perturbed("c", &outcome, 50.0, &dataset()).is_ok());
         let err = perturbed("c", &outcome, 20.0, &dataset()).unwrap_err().to_string();
         assert!(err.contains("risk 50.00% exceeds budget 20%"), "{err}");

@@ -5,7 +5,6 @@ pub mod coco_eval;
 pub mod coco_files;
 pub mod impact;
 
-
 use crate::dataset::Dataset;
 use crate::perturb::Homography;
 use crate::vocab::boxes::Detection;
@@ -95,7 +94,12 @@ impl ClassMap {
 /// content of the `(width, height)` image: boxes move by [`Homography::move_box`]'s rule (and
 /// drop out when they leave the image), and the `area` field scales with the box, so the area
 /// ranges still sort objects by their visible size.
-pub fn image_ground_truth(dataset: &Dataset, index: usize, motion: Option<&Homography>, size: (u32, u32)) -> Vec<GroundTruth> {
+pub fn image_ground_truth(
+    dataset: &Dataset,
+    index: usize,
+    motion: Option<&Homography>,
+    size: (u32, u32),
+) -> Vec<GroundTruth> {
     let image = &dataset.images[index];
     image
         .annotations

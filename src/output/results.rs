@@ -18,8 +18,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::SuiteRun;
 use crate::errors::Error;
-use crate::metrics::impact;
 use crate::metrics::Validation;
+use crate::metrics::{classification, impact};
+use crate::outcome::{Shown, WORST_DRAWN};
 use crate::suite::CaseKind;
 use crate::vocab::Score;
 
@@ -32,7 +33,30 @@ pub struct SuiteResults {
     pub file: PathBuf,
     pub seed: u64,
     pub backend: String,
+    /// The shakedown version that measured them.
+    #[serde(default)]
+    pub version: String,
+    /// The suite's budgets: the largest risk score of a case, the smallest clean mAP@0.5 and
+    /// top-1 (factors carry their own).
+    #[serde(default)]
+    pub budgets: Option<BudgetResults>,
+    /// How far a score may move from its baseline before the snapshot changes.
+    #[serde(default)]
+    pub tolerance: Option<ToleranceResults>,
     pub models: Vec<ModelResults>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq)]
+pub struct ToleranceResults {
+    pub risk: f64,
+    pub metric: f64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq)]
+pub struct BudgetResults {
+    pub risk: f64,
+    pub clean_map50: f64,
+    pub clean_top1: f64,
 }
 
 #[derive(Serialize, Deserialize, Clone)]
@@ -63,6 +87,9 @@ pub struct Stats {
 pub struct FactorResults {
     pub case: String,
     pub risk: f64,
+    /// The factor's budget.
+    #[serde(default)]
+    pub budget: Option<f64>,
     pub images_impacted: usize,
     pub images: usize,
     pub worst_setting: Option<String>,
@@ -71,6 +98,14 @@ pub struct FactorResults {
 #[derive(Serialize, Deserialize, Clone)]
 pub struct CaseResults {
     pub case: String,
+    /// The case's risk factor, perturbation and setting as its name writes them (`sigma=2`;
+    /// empty for a perturbation without parameters).
+    #[serde(default)]
+    pub factor: String,
+    #[serde(default)]
+    pub perturbation: String,
+    #[serde(default)]
+    pub setting: String,
     pub risk: f64,
     /// `None` without labels.
     pub stats: Option<Stats>,
@@ -93,6 +128,52 @@ pub struct WorstImage {
     /// true class's probability for classes.
     pub before: f32,
     pub after: f32,
+    /// What the model showed on the clean and on the perturbed image (the first
+    /// [`WORST_DRAWN`] images of a case): its boxes, or its top three classes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clean: Vec<ShownObject>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub perturbed: Vec<ShownObject>,
+}
+
+/// A box or a class the model showed.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+pub struct ShownObject {
+    pub class: String,
+    pub score: f32,
+    /// x1, y1, x2, y2 in the image's pixels (the perturbed image's for perturbed boxes);
+    /// absent for a classifier's classes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bbox: Option<[f32; 4]>,
+}
+
+/// Boxes listed per image at most, best first.
+const SHOWN_LISTED: usize = 30;
+
+/// `shown` as the results file lists it, class names from `classes`.
+fn shown_objects(shown: &Shown, classes: &[String]) -> Vec<ShownObject> {
+    let name = |c: usize| classes.get(c).cloned().unwrap_or_else(|| c.to_string());
+    let round = |v: f32, scale: f32| (v * scale).round() / scale;
+    match shown {
+        Shown::Boxes(boxes) => {
+            let mut boxes = boxes.clone();
+            boxes.sort_by(|a, b| b.score.total_cmp(&a.score));
+            boxes.truncate(SHOWN_LISTED);
+            boxes
+                .iter()
+                .map(|d| ShownObject {
+                    class: name(d.class),
+                    score: round(d.score, 1000.0),
+                    bbox: Some(d.bbox.map(|v| round(v, 10.0))),
+                })
+                .collect()
+        }
+        Shown::Classes(p) => classification::ranked(p)
+            .into_iter()
+            .take(3)
+            .map(|c| ShownObject { class: name(c), score: round(p[c], 1000.0), bbox: None })
+            .collect(),
+    }
 }
 
 /// What `run` measured so far; `None` when it has not even loaded its dataset.
@@ -124,6 +205,7 @@ pub fn collect(run: &SuiteRun) -> Option<SuiteResults> {
                 .collect(),
         },
     };
+    let spec_classes = |m: usize| &run.suite.models[m].classes;
     let file_name =
         |id: u64| dataset.images.iter().find(|i| i.id == id).map(|i| i.file_name.clone()).unwrap_or_default();
     let models = (0..run.suite.models.len())
@@ -138,6 +220,7 @@ pub fn collect(run: &SuiteRun) -> Option<SuiteResults> {
                             risk_factors.push(FactorResults {
                                 case: case.name.clone(),
                                 risk: o.risk,
+                                budget: Some(run.suite.risk_factors[factor].budget),
                                 images_impacted: o.impacted.len(),
                                 images: o.images,
                                 worst_setting: o.worst_case.as_ref().map(|(name, _)| name.clone()),
@@ -146,8 +229,22 @@ pub fn collect(run: &SuiteRun) -> Option<SuiteResults> {
                     }
                     CaseKind::Perturbed { factor, grid, point } => {
                         if let Some(o) = run.perturbed_if_done(m, factor, grid, point) {
+                            let rf = &run.suite.risk_factors[factor];
+                            let clean = run.clean_if_done(m);
+                            let shown_clean = |id: u64| -> Vec<ShownObject> {
+                                let index = dataset.images.iter().position(|i| i.id == id);
+                                let shown = clean.as_ref().zip(index).and_then(|(c, i)| c.predictions.shown(i));
+                                shown.map(|s| shown_objects(&s, spec_classes(m))).unwrap_or_default()
+                            };
+                            let shown_after = |id: u64| -> Vec<ShownObject> {
+                                let shown = o.worst_shown.iter().find(|(i, _)| *i == id);
+                                shown.map(|(_, s)| shown_objects(s, spec_classes(m))).unwrap_or_default()
+                            };
                             cases.push(CaseResults {
                                 case: case.name.clone(),
+                                factor: rf.factor.to_string(),
+                                perturbation: rf.grids[grid].perturbation.name.to_owned(),
+                                setting: rf.grids[grid].points[point].label.clone(),
                                 risk: o.risk,
                                 stats: o.validation.as_ref().map(|v| stats(v, m)),
                                 class_risk: o
@@ -159,11 +256,17 @@ pub fn collect(run: &SuiteRun) -> Option<SuiteResults> {
                                     .collect(),
                                 worst_images: impact::worst(&o.impacts, WORST_LISTED)
                                     .into_iter()
-                                    .map(|i| WorstImage {
-                                        image_id: i.image_id,
-                                        file_name: file_name(i.image_id),
-                                        before: i.before,
-                                        after: i.after,
+                                    .enumerate()
+                                    .map(|(rank, i)| {
+                                        let drawn = rank < WORST_DRAWN;
+                                        WorstImage {
+                                            image_id: i.image_id,
+                                            file_name: file_name(i.image_id),
+                                            before: i.before,
+                                            after: i.after,
+                                            clean: if drawn { shown_clean(i.image_id) } else { Vec::new() },
+                                            perturbed: if drawn { shown_after(i.image_id) } else { Vec::new() },
+                                        }
                                     })
                                     .collect(),
                             });
@@ -188,6 +291,13 @@ pub fn collect(run: &SuiteRun) -> Option<SuiteResults> {
         file: run.suite.path.clone(),
         seed: run.suite.seed,
         backend: run.suite.backend.name().to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        budgets: Some(BudgetResults {
+            risk: run.suite.budgets.risk,
+            clean_map50: run.suite.budgets.clean_map50,
+            clean_top1: run.suite.budgets.clean_top1,
+        }),
+        tolerance: Some(ToleranceResults { risk: run.suite.tolerance.risk, metric: run.suite.tolerance.metric }),
         models,
     })
 }
@@ -208,7 +318,7 @@ pub fn folder(configured: Option<&Path>) -> PathBuf {
 
 /// Write the results of every run that measured something, merged with the other processes of
 /// the same run (nextest); returns the files written.
-pub fn write(runs: &[&SuiteRun], folder: &Path) -> Result<Vec<PathBuf>, Error> {
+pub fn write(runs: &[&SuiteRun], folder: &Path) -> Result<Vec<(PathBuf, SuiteResults)>, Error> {
     let run_id = std::env::var("NEXTEST_RUN_ID").unwrap_or_else(|_| format!("process-{}", std::process::id()));
     let mut written = Vec::new();
     for run in runs {
@@ -249,7 +359,7 @@ pub fn write(runs: &[&SuiteRun], folder: &Path) -> Result<Vec<PathBuf>, Error> {
             }
         }
         drop(lock);
-        written.push(path);
+        written.push((path, merged));
     }
     Ok(written)
 }
@@ -257,22 +367,37 @@ pub fn write(runs: &[&SuiteRun], folder: &Path) -> Result<Vec<PathBuf>, Error> {
 /// Merge the `<suite>.json` files of several results folders (partitions of one run on several
 /// machines) into `output`; the suites and files written. Cases go in their suite's order when
 /// its file (recorded in the results) is at hand, else in the order the folders list them.
-pub fn merge_folders(folders: &[PathBuf], output: &Path) -> Result<Vec<(String, PathBuf)>, Error> {
-    let mut by_suite: BTreeMap<String, Vec<SuiteResults>> = BTreeMap::new();
+pub fn merge_folders(folders: &[PathBuf], output: &Path) -> Result<Vec<(PathBuf, SuiteResults)>, Error> {
+    let mut files = Vec::new();
     for folder in folders {
         let entries = std::fs::read_dir(folder).map_err(|e| Error::io(folder, e))?;
-        let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-        files.sort();
-        for path in files.into_iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
-            let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-            let results: SuiteResults = serde_json::from_str(&text)
-                .map_err(|e| Error::Usage(format!("{} is not a shakedown results file: {e}", path.display())))?;
-            by_suite.entry(results.suite.clone()).or_default().push(results);
-        }
+        let mut found: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        found.sort();
+        files.extend(found.into_iter().filter(|p| p.extension().is_some_and(|e| e == "json")));
     }
     std::fs::create_dir_all(output).map_err(|e| Error::io(output, e))?;
     let mut written = Vec::new();
-    for (suite, parts) in by_suite {
+    for merged in merge_files(&files)? {
+        let path = output.join(format!("{}.json", merged.suite));
+        write_aside(&path, &(serde_json::to_string_pretty(&merged).expect("results always serialise") + "\n"))?;
+        written.push((path, merged));
+    }
+    Ok(written)
+}
+
+/// Read results files and merge those of one suite (see [`merge`]): one entry per suite, by
+/// name. Cases go in their suite's order when its file (recorded in the results) is at hand,
+/// else in the order the files list them.
+pub fn merge_files(files: &[PathBuf]) -> Result<Vec<SuiteResults>, Error> {
+    let mut by_suite: BTreeMap<String, Vec<SuiteResults>> = BTreeMap::new();
+    for path in files {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let results: SuiteResults = serde_json::from_str(&text)
+            .map_err(|e| Error::Usage(format!("{} is not a shakedown results file: {e}", path.display())))?;
+        by_suite.entry(results.suite.clone()).or_default().push(results);
+    }
+    let mut merged = Vec::new();
+    for parts in by_suite.into_values() {
         let order: Vec<String> = match crate::suite::load(&parts[0].file, Some(parts[0].backend.as_str())) {
             Ok(loaded) => crate::suite::expand::expand(&loaded).into_iter().map(|c| c.name).collect(),
             Err(_) => parts
@@ -286,12 +411,9 @@ pub fn merge_folders(folders: &[PathBuf], output: &Path) -> Result<Vec<(String, 
                 .collect(),
         };
         let order: Vec<&str> = order.iter().map(String::as_str).collect();
-        let Some(merged) = merge(parts, &order) else { continue };
-        let path = output.join(format!("{suite}.json"));
-        write_aside(&path, &(serde_json::to_string_pretty(&merged).expect("results always serialise") + "\n"))?;
-        written.push((suite, path));
+        merged.extend(merge(parts, &order));
     }
-    Ok(written)
+    Ok(merged)
 }
 
 /// Written aside, then renamed: a reader never sees half a file.

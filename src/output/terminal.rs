@@ -31,6 +31,57 @@ pub fn emit(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
+/// The progress of `shakedown run`: cases done of all, images per second, time left. Drawn
+/// on stderr when it is a terminal, hidden otherwise; failures print above it as they happen.
+pub struct Progress {
+    bar: indicatif::ProgressBar,
+    images: std::sync::atomic::AtomicU64,
+    started: std::time::Instant,
+}
+
+impl Progress {
+    pub fn new(cases: u64) -> Self {
+        let style = indicatif::ProgressStyle::with_template(
+            "{spinner} {elapsed_precise} [{wide_bar}] {pos}/{len} cases · {msg} · ETA {eta}",
+        )
+        .expect("a valid template")
+        .progress_chars("=> ");
+        let bar = indicatif::ProgressBar::new(cases).with_style(style);
+        bar.enable_steady_tick(Duration::from_millis(200));
+        Progress { bar, images: Default::default(), started: std::time::Instant::now() }
+    }
+
+    /// One case finished after seeing `images` images.
+    pub fn case_done(&self, name: &str, images: u64, failed: bool) {
+        use std::sync::atomic::Ordering;
+        let seen = self.images.fetch_add(images, Ordering::Relaxed) + images;
+        let rate = seen as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+        self.bar.set_message(format!("{rate:.0} images/s"));
+        if failed {
+            self.bar.println(format!("{} {name}", style("FAILED").red().bold()));
+        }
+        self.bar.inc(1);
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// The failed cases of `shakedown run` with their messages, and the count.
+pub fn failures(failures: &[(String, String)], cases: usize, wall: Duration) -> String {
+    let mut out = String::new();
+    for (name, message) in failures {
+        out += &format!("\n{} {name}\n{message}\n", style("FAILED").red().bold());
+    }
+    let verdict = match failures.len() {
+        0 => style("ok".to_owned()).green().bold(),
+        n => style(format!("FAILED ({n} failed)")).red().bold(),
+    };
+    out += &format!("\n{verdict}: {cases} cases in {:.1} s\n\n", wall.as_secs_f64());
+    out
+}
+
 /// One failing case's baseline message: what happened, and the one way to act on it here.
 pub fn baseline_problem(problem: &Baseline, ci: bool) -> String {
     let accept = |pending: &Option<PathBuf>| match (pending, ci) {
@@ -67,8 +118,13 @@ fn shown(path: &std::path::Path) -> String {
 }
 
 /// Where the results files went.
-pub fn results_written(files: &[std::path::PathBuf]) -> String {
-    files.iter().map(|f| format!("{} {}\n", style("results").bold(), f.display())).collect()
+pub fn results_written(file: &std::path::Path) -> String {
+    format!("{} {}\n", style("results").bold(), file.display())
+}
+
+/// Where the HTML report went, and how long it took to make.
+pub fn report_written(file: &std::path::Path, made_in: Duration) -> String {
+    format!("{}  {} ({:.2} s)\n", style("report").bold(), file.display(), made_in.as_secs_f64())
 }
 
 /// The summary printed after the tests: one row per model, like a paper's robustness table.
