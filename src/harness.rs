@@ -195,6 +195,10 @@ pub fn check_case(run: &SuiteRun, index: usize) -> Result<(), Failed> {
             let budget = suite.risk_factors[factor].budget;
             (Scores::factor(&outcome), verdict::factor(&case.name, &outcome, budget, &loaded.dataset))
         }
+        // A breaking point is reported and baselined; no budget applies to it.
+        CaseKind::Search { factor, grid } => {
+            (Scores::search(&*run.search(case.model, factor, grid).map_err(fail)?), Ok(()))
+        }
     };
     let checked = catch_unwind(AssertUnwindSafe(|| {
         baseline::check(&suite.path, &case.snapshot_name(), &scores, &suite.tolerance)

@@ -78,6 +78,11 @@ pub struct PerturbedOutcome {
     pub risk: f64,
     /// The risk score per class, over the images showing it.
     pub class_risk: Vec<ClassRisk>,
+    /// The risk score per object size (`category_id` indexes [`OBJECT_SIZES`]), over the
+    /// images showing an object of that size; empty for classifiers.
+    ///
+    /// [`OBJECT_SIZES`]: crate::metrics::impact::OBJECT_SIZES
+    pub size_risk: Vec<ClassRisk>,
     /// `None` when the dataset has no labels to validate against.
     pub validation: Option<Validation>,
 }
@@ -89,4 +94,24 @@ pub struct FactorOutcome {
     pub risk: f64,
     /// Worst case of the factor: (case name, risk).
     pub worst_case: Option<(String, f64)>,
+}
+
+/// A model's breaking point under one perturbation (`search: true`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchOutcome {
+    /// The parameter searched, and its unit.
+    pub parameter: &'static str,
+    pub unit: &'static str,
+    /// The search's ends: the mild one and the harsh one.
+    pub mild: f64,
+    pub harsh: f64,
+    /// The resolution it ended at.
+    pub step: f64,
+    /// The risk budget it searched against.
+    pub budget: f64,
+    /// The mildest value found with the risk over budget; `None` when the risk holds up to
+    /// `harsh`.
+    pub breaking_point: Option<f64>,
+    /// Every evaluation: (value, risk score), in order.
+    pub evaluations: Vec<(f64, f64)>,
 }

@@ -221,6 +221,13 @@ vocabulary! {
         Top5 = "top5",
         /// Images a case saw (label-free clean cases record only this).
         Images = "images",
+        /// A search's breaking point: the mildest value of its parameter at which the risk
+        /// score passes the budget (in the parameter's unit).
+        BreakingPoint = "breaking_point",
+        /// A search that found no breaking point: the risk holds up to this value.
+        HoldsTo = "holds_to",
+        /// The resolution a search ended at (its tolerance is twice this).
+        SearchStep = "search_step",
     }
 }
 
@@ -260,6 +267,9 @@ impl Score {
             Score::Top1 => "top-1",
             Score::Top5 => "top-5",
             Score::Images => "images",
+            Score::BreakingPoint => "breaking point",
+            Score::HoldsTo => "holds to",
+            Score::SearchStep => "search step",
         }
     }
 

@@ -20,16 +20,24 @@ use crate::metrics::coco_eval::CocoStats;
 use crate::metrics::impact::{self, ImageImpact, LabeledBox};
 use crate::metrics::{self, classification, ClassMap, Validation};
 use crate::model::Model;
-use crate::outcome::{CleanOutcome, FactorOutcome, PerturbedOutcome, Predictions, WORST_DRAWN};
-use crate::perturb::{self, Homography, Perturbation};
+use crate::outcome::{CleanOutcome, FactorOutcome, PerturbedOutcome, Predictions, SearchOutcome, WORST_DRAWN};
+use crate::perturb::{self, Homography, Perturbation, PerturbationInfo};
 use crate::suite::expand::{self, Case};
-use crate::suite::{ModelSpec, Suite};
+use crate::suite::{ModelSpec, Suite, SEARCH_STEPS};
 use crate::vocab::Family;
 
 type Shared<T> = Result<Arc<T>, Arc<Error>>;
 
 /// Per-image results of a model over the dataset, with how a perturbation moved each image.
 type Inferred<T> = Result<(T, Vec<Option<Homography>>), Arc<Error>>;
+
+/// One perturbation setting: a grid point, or a point a breaking-point search tries.
+struct Setting {
+    perturbation: &'static PerturbationInfo,
+    values: Vec<f64>,
+    /// Its name after the model in test names, and the seed key of its random draws.
+    key: String,
+}
 
 /// A case's predictions, ready for its outcome.
 struct Predicted {
@@ -64,6 +72,8 @@ struct ModelSlot {
     /// Indexed like `expand::factor_points` flattened over factors.
     perturbed: Vec<Vec<OnceLock<Shared<PerturbedOutcome>>>>,
     factors: Vec<OnceLock<Shared<FactorOutcome>>>,
+    /// Breaking-point searches, per factor and grid.
+    searches: Vec<Vec<OnceLock<Shared<SearchOutcome>>>>,
 }
 
 /// How `spec`'s classes map to the dataset's categories; an error when none does.
@@ -111,6 +121,11 @@ impl SuiteRun {
                     .map(|f| expand::factor_points(&suite, f).iter().map(|_| OnceLock::new()).collect())
                     .collect(),
                 factors: suite.risk_factors.iter().map(|_| OnceLock::new()).collect(),
+                searches: suite
+                    .risk_factors
+                    .iter()
+                    .map(|rf| rf.grids.iter().map(|_| OnceLock::new()).collect())
+                    .collect(),
             })
             .collect();
         Self {
@@ -205,9 +220,9 @@ impl SuiteRun {
             .clone()
     }
 
-    /// The cache key of model `m`'s predictions on every image, clean or after the setting
-    /// `perturbed` = (factor, grid, point); `None` without a cache.
-    fn cache_key(&self, m: usize, loaded: &Loaded, perturbed: Option<(usize, usize, usize)>) -> Option<Key> {
+    /// The cache key of model `m`'s predictions on every image, clean or after `setting`;
+    /// `None` without a cache.
+    fn cache_key(&self, m: usize, loaded: &Loaded, setting: Option<&Setting>) -> Option<Key> {
         self.cache.as_ref()?;
         let spec = &self.suite.models[m];
         let digest = self.models[m].digest.get_or_init(|| cache::file_digest(&spec.path).ok()).as_ref()?;
@@ -221,29 +236,29 @@ impl SuiteRun {
         for (record, digest) in loaded.dataset.images.iter().zip(&loaded.digests) {
             key.part(&record.id.to_le_bytes()).part(digest);
         }
-        if let Some((factor, grid, point)) = perturbed {
-            let rf = &self.suite.risk_factors[factor];
-            let g = &rf.grids[grid];
-            key.text(g.perturbation.name).text(&format!("{:?}", g.points[point].values));
-            key.part(&self.suite.seed.to_le_bytes()).text(&rf.setting(grid, point));
+        if let Some(setting) = setting {
+            key.text(setting.perturbation.name).text(&format!("{:?}", setting.values));
+            key.part(&self.suite.seed.to_le_bytes()).text(&setting.key);
         }
         Some(key.key())
+    }
+
+    /// Grid point `point` of grid `grid` of factor `factor`, as a setting.
+    fn grid_setting(&self, factor: usize, grid: usize, point: usize) -> Setting {
+        let rf = &self.suite.risk_factors[factor];
+        let g = &rf.grids[grid];
+        Setting { perturbation: g.perturbation, values: g.points[point].values.clone(), key: rf.setting(grid, point) }
     }
 
     /// Model `m`'s predictions on every image, clean or after a setting: from the cache when it
     /// has them, else predicted (loading the model) and cached. A detector's mAP detections are
     /// matched image by image as they arrive (and freed): what returns holds the boxes the impact
     /// rule reads and, on a labeled dataset, the COCO stats.
-    fn predictions(
-        &self,
-        m: usize,
-        loaded: &Loaded,
-        perturbed: Option<(usize, usize, usize)>,
-    ) -> Result<Predicted, Arc<Error>> {
+    fn predictions(&self, m: usize, loaded: &Loaded, setting: Option<&Setting>) -> Result<Predicted, Arc<Error>> {
         let classes = self.classes(m)?;
         let coco = (loaded.dataset.is_labeled() && self.suite.models[m].family != Family::Classifier)
             .then(|| metrics::CocoValidation::new(&loaded.dataset, &classes));
-        let key = self.cache_key(m, loaded, perturbed);
+        let key = self.cache_key(m, loaded, setting);
         if let (Some(cache), Some(key)) = (&self.cache, key) {
             if let Some(hit) = cache.get(key).filter(|c| c.predictions.len() == loaded.dims.len()) {
                 let _ = self.models[m].runs_on.set(hit.runs_on);
@@ -265,14 +280,12 @@ impl SuiteRun {
         let model = self.model(m)?;
         let model = &model.0;
         let predict = |perturb| self.predict_all(model, loaded, perturb, coco.as_ref(), key.is_some());
-        let (predictions, motions, coco, parts) = match perturbed {
+        let (predictions, motions, coco, parts) = match setting {
             None => self.timed(|| format!("{}: clean predictions", model.spec.name), || predict(None))?,
-            Some((factor, grid, point)) => {
-                let rf = &self.suite.risk_factors[factor];
-                let g = &rf.grids[grid];
-                let setting = rf.setting(grid, point);
-                let op = g.perturbation.build(&g.points[point].values);
-                self.timed(|| format!("{}: {setting}", model.spec.name), || predict(Some((op.as_ref(), &setting))))?
+            Some(setting) => {
+                let op = setting.perturbation.build(&setting.values);
+                let key = &setting.key;
+                self.timed(|| format!("{}: {key}", model.spec.name), || predict(Some((op.as_ref(), key))))?
             }
         };
         if let (Some(cache), Some(key)) = (&self.cache, key) {
@@ -416,26 +429,106 @@ impl SuiteRun {
             .position(|&(g, p)| (g, p) == (grid, point))
             .expect("grid coordinates come from the same suite");
         self.models[m].perturbed[factor][flat]
+            .get_or_init(|| self.outcome_at(m, &self.grid_setting(factor, grid, point)).map(Arc::new))
+            .clone()
+    }
+
+    /// Model `m` under any `setting`: a grid point, or a point a search tries.
+    fn outcome_at(&self, m: usize, setting: &Setting) -> Result<PerturbedOutcome, Arc<Error>> {
+        let loaded = self.loaded()?;
+        let clean = self.clean(m)?;
+        let classes = self.classes(m)?;
+        let mut predicted = self.predictions(m, &loaded, Some(setting))?;
+        let (predictions, motions) = (&predicted.predictions, &predicted.motions);
+        let (impacts, present) = self.impacts(&loaded, &classes, &clean.predictions, predictions, motions);
+        let risk = impact::risk_score(&impacts);
+        let class_risk = impact::class_risk(&impacts, &present);
+        let size_risk = impact::class_risk(&impacts, &Self::object_sizes(&loaded, &clean.predictions));
+        let worst_shown = impact::worst(&impacts, WORST_DRAWN)
+            .iter()
+            .filter_map(|w| {
+                let index = loaded.dataset.images.iter().position(|r| r.id == w.image_id)?;
+                Some((w.image_id, predictions.shown(index)?))
+            })
+            .collect();
+        let validation = Self::validate(&loaded, &mut predicted, &classes);
+        Ok(PerturbedOutcome { impacts, worst_shown, risk, class_risk, size_risk, validation })
+    }
+
+    /// The breaking point of grid `grid` of factor `factor` for model `m`: the mildest value of
+    /// the searched parameter at which the risk score passes `budgets.risk`, by bisection
+    /// between the search's ends (at most 2 + [`SEARCH_STEPS`] evaluations, each cached like
+    /// any case).
+    pub fn search(&self, m: usize, factor: usize, grid: usize) -> Shared<SearchOutcome> {
+        self.models[m].searches[factor][grid]
             .get_or_init(|| {
-                let loaded = self.loaded()?;
-                let clean = self.clean(m)?;
-                let classes = self.classes(m)?;
-                let mut predicted = self.predictions(m, &loaded, Some((factor, grid, point)))?;
-                let (predictions, motions) = (&predicted.predictions, &predicted.motions);
-                let (impacts, present) = self.impacts(&loaded, &classes, &clean.predictions, predictions, motions);
-                let risk = impact::risk_score(&impacts);
-                let class_risk = impact::class_risk(&impacts, &present);
-                let worst_shown = impact::worst(&impacts, WORST_DRAWN)
-                    .iter()
-                    .filter_map(|w| {
-                        let index = loaded.dataset.images.iter().position(|r| r.id == w.image_id)?;
-                        Some((w.image_id, predictions.shown(index)?))
-                    })
-                    .collect();
-                let validation = Self::validate(&loaded, &mut predicted, &classes);
-                Ok(Arc::new(PerturbedOutcome { impacts, worst_shown, risk, class_risk, validation }))
+                let rf = &self.suite.risk_factors[factor];
+                let g = &rf.grids[grid];
+                let axis = g.search_axis().ok_or_else(|| {
+                    Arc::new(Error::Usage(format!("`{}` has no numeric parameter to search", g.perturbation.name)))
+                })?;
+                let param = &g.perturbation.params[axis.param];
+                let budget = self.suite.budgets.risk;
+                let mut evaluations = Vec::new();
+                let mut risk_at = |value: f64| -> Result<f64, Arc<Error>> {
+                    let key = format!("{}::{}::{}={value}", rf.factor, g.perturbation.name, param.name);
+                    let setting = Setting { perturbation: g.perturbation, values: axis.values_at(value), key };
+                    let risk = self.outcome_at(m, &setting)?.risk;
+                    evaluations.push((value, risk));
+                    Ok(risk)
+                };
+                let breaking_point = if risk_at(axis.harsh)? <= budget {
+                    None
+                } else if risk_at(axis.mild)? > budget {
+                    Some(axis.mild)
+                } else {
+                    let (mut holds, mut breaks) = (axis.mild, axis.harsh);
+                    for _ in 0..SEARCH_STEPS {
+                        let mid = axis.between(holds, breaks);
+                        if mid == holds || mid == breaks {
+                            break;
+                        }
+                        if risk_at(mid)? > budget {
+                            breaks = mid;
+                        } else {
+                            holds = mid;
+                        }
+                    }
+                    Some(breaks)
+                };
+                Ok(Arc::new(SearchOutcome {
+                    parameter: param.name,
+                    unit: param.unit,
+                    mild: axis.mild,
+                    harsh: axis.harsh,
+                    step: axis.step(),
+                    budget,
+                    breaking_point,
+                    evaluations,
+                }))
             })
             .clone()
+    }
+
+    pub fn search_if_done(&self, m: usize, factor: usize, grid: usize) -> Option<Arc<SearchOutcome>> {
+        self.models[m].searches[factor][grid].get().and_then(|r| r.as_ref().ok().cloned())
+    }
+
+    /// The object sizes each image shows (indices into [`impact::OBJECT_SIZES`]): its labels'
+    /// areas, or without labels its clean boxes'; none for classifiers.
+    fn object_sizes(loaded: &Loaded, clean: &Predictions) -> Vec<Vec<u64>> {
+        let Predictions::Boxes(clean) = clean else { return Vec::new() };
+        let records = &loaded.dataset.images;
+        (records.iter().zip(clean))
+            .map(|(record, shown)| match loaded.dataset.is_labeled() {
+                true => record.annotations.iter().filter(|a| !a.iscrowd).map(|a| impact::object_size(a.area)).collect(),
+                false => shown
+                    .shown
+                    .iter()
+                    .map(|d| impact::object_size(f64::from((d.bbox[2] - d.bbox[0]) * (d.bbox[3] - d.bbox[1]))))
+                    .collect(),
+            })
+            .collect()
     }
 
     /// Per-image impact of a perturbation, and the classes each image shows (its labels, or

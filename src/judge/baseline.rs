@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::engine::SuiteRun;
 use crate::errors::{BaselineError, Error};
 use crate::metrics::Validation;
-use crate::outcome::{CleanOutcome, FactorOutcome, PerturbedOutcome};
+use crate::outcome::{CleanOutcome, FactorOutcome, PerturbedOutcome, SearchOutcome};
 use crate::suite::{Case, CaseKind, Tolerance};
 use crate::vocab::Score;
 
@@ -45,6 +45,15 @@ impl Scores {
         Scores(vec![(Score::Risk, outcome.risk)])
     }
 
+    /// A search's breaking point (or how far the risk holds) and its resolution.
+    pub fn search(outcome: &SearchOutcome) -> Self {
+        let found = match outcome.breaking_point {
+            Some(v) => (Score::BreakingPoint, v),
+            None => (Score::HoldsTo, outcome.harsh),
+        };
+        Scores(vec![found, (Score::SearchStep, outcome.step)])
+    }
+
     /// The scores of any case of `run`, computing its outcome if needed.
     pub fn of(run: &SuiteRun, case: &Case) -> Result<Self, std::sync::Arc<Error>> {
         Ok(match case.kind {
@@ -53,6 +62,7 @@ impl Scores {
                 Scores::perturbed(&*run.perturbed(case.model, factor, grid, point)?)
             }
             CaseKind::Factor { factor } => Scores::factor(&*run.factor(case.model, factor)?),
+            CaseKind::Search { factor, grid } => Scores::search(&*run.search(case.model, factor, grid)?),
         })
     }
 
@@ -170,7 +180,14 @@ impl std::fmt::Display for Change {
 impl Scores {
     /// The scores that differ from `stored` by more than the tolerance.
     pub fn changes(&self, stored: &BTreeMap<String, f64>, tolerance: &Tolerance) -> Vec<Change> {
-        let limit = |name: &str| if name == Score::Risk.name() { tolerance.risk } else { tolerance.metric };
+        // A breaking point moves in steps of the search's resolution: two steps of slack, so
+        // a backend flipping one decision near the budget does not churn the baseline.
+        let step = stored.get(Score::SearchStep.name()).copied().or(self.get(Score::SearchStep)).unwrap_or(0.0);
+        let limit = |name: &str| match name {
+            "risk" => tolerance.risk,
+            "breaking_point" | "holds_to" => tolerance.metric.max(2.0 * step),
+            _ => tolerance.metric,
+        };
         let mut changes: Vec<Change> = self
             .0
             .iter()

@@ -198,6 +198,7 @@ mod tests {
             worst_shown: Vec::new(),
             risk: 50.0,
             class_risk: Vec::new(),
+            size_risk: Vec::new(),
             validation: stats(0.5),
         };
         assert!(perturbed("c", &outcome, 50.0, &dataset()).is_ok());

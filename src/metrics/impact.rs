@@ -114,6 +114,18 @@ pub struct ClassRisk {
     pub risk: f64,
 }
 
+/// COCO's object sizes, by area in pixels: small below 32², medium below 96², large.
+pub const OBJECT_SIZES: [&str; 3] = ["small", "medium", "large"];
+
+/// The index in [`OBJECT_SIZES`] of an object of `area` pixels.
+pub fn object_size(area: f64) -> u64 {
+    match area {
+        a if a < 1024.0 => 0,
+        a if a < 9216.0 => 1,
+        _ => 2,
+    }
+}
+
 /// Per-class breakdown of a risk score: `present[i]` lists the classes image `i` shows (by its
 /// labels, or by its clean predictions when there are none), in the same order as `impacts`.
 pub fn class_risk(impacts: &[ImageImpact], present: &[Vec<u64>]) -> Vec<ClassRisk> {
@@ -176,6 +188,12 @@ mod tests {
         let clean = [b(0.0, 1), b(100.0, 1)];
         assert!(!assess(rule, 1, &[], &clean, &clean).impacted);
         assert!(assess(rule, 1, &[], &clean, &[b(200.0, 1)]).impacted);
+    }
+
+    #[test]
+    fn object_sizes_follow_coco_area_ranges() {
+        let sizes: Vec<u64> = [0.0, 1023.9, 1024.0, 9215.0, 9216.0, 1e6].into_iter().map(object_size).collect();
+        assert_eq!(sizes, [0, 0, 1, 1, 2, 2]);
     }
 
     #[test]

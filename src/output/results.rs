@@ -73,6 +73,29 @@ pub struct ModelResults {
     pub rpc: Option<f64>,
     pub risk_factors: Vec<FactorResults>,
     pub cases: Vec<CaseResults>,
+    /// Breaking points searched (`search: true`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breaking_points: Vec<BreakingPointResults>,
+}
+
+/// Where a perturbation breaks a model: the mildest value of its parameter at which the risk
+/// score passes the budget.
+#[derive(Serialize, Deserialize, Clone)]
+pub struct BreakingPointResults {
+    pub case: String,
+    pub factor: String,
+    pub perturbation: String,
+    pub parameter: String,
+    pub unit: String,
+    /// `None` when the risk holds over the whole search.
+    pub breaking_point: Option<f64>,
+    /// The search's ends and resolution, and the budget it searched against.
+    pub mild: f64,
+    pub harsh: f64,
+    pub step: f64,
+    pub budget: f64,
+    /// Every evaluation: (value, risk score), in order.
+    pub evaluations: Vec<(f64, f64)>,
 }
 
 /// A detector's 12 COCOeval stats by name and AP per category name, or a classifier's accuracy
@@ -111,6 +134,10 @@ pub struct CaseResults {
     pub stats: Option<Stats>,
     /// Per class: the risk score over the images showing it, and how many do.
     pub class_risk: BTreeMap<String, ClassResults>,
+    /// Per object size (COCO's small, medium, large): the risk score over the images showing
+    /// an object of that size, and how many do. Empty for classifiers.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub size_risk: BTreeMap<String, ClassResults>,
     pub worst_images: Vec<WorstImage>,
 }
 
@@ -212,9 +239,28 @@ pub fn collect(run: &SuiteRun) -> Option<SuiteResults> {
         .map(|m| {
             let mut risk_factors = Vec::new();
             let mut cases = Vec::new();
+            let mut breaking_points = Vec::new();
             for case in run.cases.iter().filter(|c| c.model == m) {
                 match case.kind {
                     CaseKind::Clean => {}
+                    CaseKind::Search { factor, grid } => {
+                        if let Some(o) = run.search_if_done(m, factor, grid) {
+                            let rf = &run.suite.risk_factors[factor];
+                            breaking_points.push(BreakingPointResults {
+                                case: case.name.clone(),
+                                factor: rf.factor.to_string(),
+                                perturbation: rf.grids[grid].perturbation.name.to_owned(),
+                                parameter: o.parameter.to_owned(),
+                                unit: o.unit.to_owned(),
+                                breaking_point: o.breaking_point,
+                                mild: o.mild,
+                                harsh: o.harsh,
+                                step: o.step,
+                                budget: o.budget,
+                                evaluations: o.evaluations.clone(),
+                            });
+                        }
+                    }
                     CaseKind::Factor { factor } => {
                         if let Some(o) = run.factor_if_done(m, factor) {
                             risk_factors.push(FactorResults {
@@ -254,6 +300,12 @@ pub fn collect(run: &SuiteRun) -> Option<SuiteResults> {
                                         (category(c.category_id, m), ClassResults { risk: c.risk, images: c.images })
                                     })
                                     .collect(),
+                                size_risk: (o.size_risk.iter())
+                                    .map(|c| {
+                                        let size = impact::OBJECT_SIZES[c.category_id as usize].to_owned();
+                                        (size, ClassResults { risk: c.risk, images: c.images })
+                                    })
+                                    .collect(),
                                 worst_images: impact::worst(&o.impacts, WORST_LISTED)
                                     .into_iter()
                                     .enumerate()
@@ -283,6 +335,7 @@ pub fn collect(run: &SuiteRun) -> Option<SuiteResults> {
                 rpc: pc.and_then(|p| p.1),
                 risk_factors,
                 cases,
+                breaking_points,
             }
         })
         .collect();
@@ -444,12 +497,18 @@ pub fn merge(parts: Vec<SuiteResults>, order: &[&str]) -> Option<SuiteResults> {
                     mine.cases.push(case);
                 }
             }
+            for point in theirs.breaking_points {
+                if mine.breaking_points.iter().all(|b| b.case != point.case) {
+                    mine.breaking_points.push(point);
+                }
+            }
         }
     }
     let rank = |name: &str| order.iter().position(|o| *o == name).unwrap_or(usize::MAX);
     for model in &mut merged.models {
         model.risk_factors.sort_by_key(|f| rank(&f.case));
         model.cases.sort_by_key(|c| rank(&c.case));
+        model.breaking_points.sort_by_key(|b| rank(&b.case));
         // mPC as `SuiteRun::performance_under_corruption`: AP (top-1) over the perturbed cases.
         let headline = |s: &Stats| s.stats.get(Score::Map.name()).or(s.stats.get(Score::Top1.name())).copied();
         let each: Option<Vec<f64>> = model.cases.iter().map(|c| c.stats.as_ref().and_then(headline)).collect();

@@ -31,6 +31,24 @@ pub fn emit(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
+/// One line per breaking point a run searched: `yolov8n  blur::gaussian_blur  sigma ≥ 2.34`.
+fn breaking_points(run: &SuiteRun) -> String {
+    let mut out = String::new();
+    for case in &run.cases {
+        let crate::suite::CaseKind::Search { factor, grid } = case.kind else { continue };
+        let Some(o) = run.search_if_done(case.model, factor, grid) else { continue };
+        let rf = &run.suite.risk_factors[factor];
+        let what = format!("{}::{}", rf.factor, rf.grids[grid].perturbation.name);
+        let found = match o.breaking_point {
+            Some(v) => format!("risk > {} from {} = {v} {}", o.budget, o.parameter, o.unit),
+            None => format!("holds up to {} = {} {}", o.parameter, o.harsh, o.unit),
+        };
+        out +=
+            &format!("  {} {}  {what}: {found}\n", style("breaking point").bold(), run.suite.models[case.model].name);
+    }
+    out
+}
+
 /// The progress of `shakedown run`: cases done of all, images per second, time left. Drawn
 /// on stderr when it is a terminal, hidden otherwise; failures print above it as they happen.
 pub struct Progress {
@@ -182,6 +200,7 @@ pub fn summary(runs: &[&SuiteRun], wall: Duration) -> String {
             rows.push(row);
         }
         out.push_str(&table(&rows));
+        out.push_str(&breaking_points(run));
     }
     let steps: Vec<(String, Duration)> = runs.iter().flat_map(|r| r.timings()).collect();
     if !steps.is_empty() {

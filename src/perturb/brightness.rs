@@ -9,7 +9,14 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "brightness",
     factor: RiskFactor::Lighting,
     summary: "brighter exposure: adds to the HSV value channel (negative darkens)",
-    params: &[ParamInfo { name: "delta", unit: "fraction of full scale", min: -1.0, max: 1.0, default: 0.3 }],
+    params: &[ParamInfo {
+        name: "delta",
+        unit: "fraction of full scale",
+        min: -1.0,
+        max: 1.0,
+        default: 0.3,
+        integer: false,
+    }],
     // imagecorruptions' brightness severities.
     severities: [&[0.1], &[0.2], &[0.3], &[0.4], &[0.5]],
     make: |p| Box::new(Brightness { delta: p.get("delta") as f32 }),

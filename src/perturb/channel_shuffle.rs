@@ -17,6 +17,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
         min: 0.0,
         max: 1.0,
         default: 1.0,
+        integer: false,
     }],
     // albumentations' ChannelShuffle swaps outright (severity 5); milder severities blend, so that
     // a stress test can see where a model starts to fail.

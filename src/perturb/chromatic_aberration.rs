@@ -17,6 +17,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
         min: 0.0,
         max: 50.0,
         default: 3.0,
+        integer: false,
     }],
     // A pixel or two is typical of phone and kit lenses at the corners; 6 a poor wide-angle lens.
     // albumentations' ChromaticAberration (a radial distortion per channel) at its default limits

@@ -21,6 +21,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 1.0,
             default: 0.2,
+            integer: false,
         },
         ParamInfo {
             name: "contrast",
@@ -28,6 +29,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 1.0,
             default: 0.2,
+            integer: false,
         },
         ParamInfo {
             name: "saturation",
@@ -35,6 +37,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 1.0,
             default: 0.2,
+            integer: false,
         },
         ParamInfo {
             name: "hue",
@@ -42,6 +45,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 0.5,
             default: 0.1,
+            integer: false,
         },
     ],
     // Severity 3 has albumentations' defaults for brightness, contrast and saturation (0.8-1.2).

@@ -9,7 +9,14 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "contrast",
     factor: RiskFactor::Lighting,
     summary: "lower contrast: scales each channel's deviation from its mean",
-    params: &[ParamInfo { name: "factor", unit: "ratio (1 = unchanged)", min: 0.0, max: 4.0, default: 0.3 }],
+    params: &[ParamInfo {
+        name: "factor",
+        unit: "ratio (1 = unchanged)",
+        min: 0.0,
+        max: 4.0,
+        default: 0.3,
+        integer: false,
+    }],
     // imagecorruptions' contrast severities.
     severities: [&[0.4], &[0.3], &[0.2], &[0.1], &[0.05]],
     make: |p| Box::new(Contrast { factor: p.get("factor") as f32 }),

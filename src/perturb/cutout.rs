@@ -11,13 +11,21 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     factor: RiskFactor::Occlusion,
     summary: "occlusion: rectangular holes filled black, centred anywhere (clipped at the edges)",
     params: &[
-        ParamInfo { name: "holes", unit: "number of holes (rounded)", min: 0.0, max: 100.0, default: 3.0 },
+        ParamInfo {
+            name: "holes",
+            unit: "number of holes (rounded)",
+            min: 0.0,
+            max: 100.0,
+            default: 3.0,
+            integer: true,
+        },
         ParamInfo {
             name: "size",
             unit: "hole side as a fraction of the image side (width of the width, height of the height)",
             min: 0.0,
             max: 1.0,
             default: 0.15,
+            integer: false,
         },
     ],
     // Covering about 1, 3, 7, 13 and 20 % of the image (before overlaps and clipping).

@@ -14,13 +14,21 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     factor: RiskFactor::Occlusion,
     summary: "dirt on the lens: soft-edged, irregular dark blobs",
     params: &[
-        ParamInfo { name: "spots", unit: "number of blobs (rounded)", min: 0.0, max: 100.0, default: 3.0 },
+        ParamInfo {
+            name: "spots",
+            unit: "number of blobs (rounded)",
+            min: 0.0,
+            max: 100.0,
+            default: 3.0,
+            integer: true,
+        },
         ParamInfo {
             name: "radius",
             unit: "blob radius as a fraction of the image's shorter side",
             min: 0.0,
             max: 1.0,
             default: 0.08,
+            integer: false,
         },
         ParamInfo {
             name: "opacity",
@@ -28,6 +36,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 1.0,
             default: 0.8,
+            integer: false,
         },
     ],
     severities: [&[1.0, 0.06, 0.6], &[2.0, 0.07, 0.7], &[3.0, 0.08, 0.8], &[4.0, 0.1, 0.85], &[6.0, 0.12, 0.9]],

@@ -10,7 +10,14 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "dead_pixels",
     factor: RiskFactor::Sensor,
     summary: "a random fraction of pixels stuck: a third black, a third white, a third pure red, green or blue",
-    params: &[ParamInfo { name: "amount", unit: "fraction of pixels stuck", min: 0.0, max: 1.0, default: 0.01 }],
+    params: &[ParamInfo {
+        name: "amount",
+        unit: "fraction of pixels stuck",
+        min: 0.0,
+        max: 1.0,
+        default: 0.01,
+        integer: false,
+    }],
     // From a worn sensor (0.1 %) to a badly damaged one (4 %); albumentations has no equivalent.
     severities: [&[0.001], &[0.003], &[0.01], &[0.02], &[0.04]],
     make: |p| Box::new(DeadPixels { amount: p.get("amount") as f32 }),

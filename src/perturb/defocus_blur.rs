@@ -11,13 +11,21 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     factor: RiskFactor::Blur,
     summary: "out-of-focus lens: convolution with a disk of the given radius",
     params: &[
-        ParamInfo { name: "radius", unit: "pixels (disk radius, rounded)", min: 0.0, max: 100.0, default: 6.0 },
+        ParamInfo {
+            name: "radius",
+            unit: "pixels (disk radius, rounded)",
+            min: 0.0,
+            max: 100.0,
+            default: 6.0,
+            integer: true,
+        },
         ParamInfo {
             name: "alias_blur",
             unit: "pixels (Gaussian sigma softening the disk edge)",
             min: 0.0,
             max: 2.0,
             default: 0.5,
+            integer: false,
         },
     ],
     // imagecorruptions' defocus_blur severities.

@@ -16,6 +16,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
         min: 1.0,
         max: 100.0,
         default: 4.0,
+        integer: false,
     }],
     // Severity 3 is albumentations' Downscale default scale (0.25). Its default resamples with
     // nearest neighbours (blocky, much like `pixelate`); here the reduced image is smooth.

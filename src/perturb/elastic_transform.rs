@@ -17,6 +17,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 200.0,
             default: 21.25,
+            integer: false,
         },
         ParamInfo {
             name: "sigma",
@@ -24,6 +25,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 0.2,
             default: 0.01,
+            integer: false,
         },
         ParamInfo {
             name: "amplitude",
@@ -31,6 +33,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 0.1,
             default: 0.005,
+            integer: false,
         },
     ],
     // imagecorruptions' elastic_transform severities: alpha = 250 * (0.05, 0.065, 0.085, 0.1, 0.12),

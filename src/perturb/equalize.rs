@@ -16,6 +16,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
         min: 0.0,
         max: 1.0,
         default: 1.0,
+        integer: false,
     }],
     // albumentations' Equalize (per channel, OpenCV) is all or nothing (severity 5); milder
     // severities blend part way.

@@ -18,6 +18,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 10.0,
             default: 2.5,
+            integer: false,
         },
         ParamInfo {
             name: "decay",
@@ -25,6 +26,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 1.0,
             max: 10.0,
             default: 1.7,
+            integer: false,
         },
     ],
     // imagecorruptions' fog severities.

@@ -12,8 +12,22 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     factor: RiskFactor::Weather,
     summary: "frost on the lens: procedural ice crystals blended over a dimmed scene",
     params: &[
-        ParamInfo { name: "clarity", unit: "weight of the scene (1 = not dimmed)", min: 0.0, max: 1.0, default: 0.7 },
-        ParamInfo { name: "frost", unit: "weight of the frost layer (0 = none)", min: 0.0, max: 1.0, default: 0.7 },
+        ParamInfo {
+            name: "clarity",
+            unit: "weight of the scene (1 = not dimmed)",
+            min: 0.0,
+            max: 1.0,
+            default: 0.7,
+            integer: false,
+        },
+        ParamInfo {
+            name: "frost",
+            unit: "weight of the frost layer (0 = none)",
+            min: 0.0,
+            max: 1.0,
+            default: 0.7,
+            integer: false,
+        },
     ],
     // imagecorruptions' frost severities.
     severities: [&[1.0, 0.4], &[0.8, 0.6], &[0.7, 0.7], &[0.65, 0.7], &[0.6, 0.75]],

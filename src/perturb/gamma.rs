@@ -10,7 +10,14 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "gamma",
     factor: RiskFactor::Lighting,
     summary: "power-law tone curve: out = 255 * (in / 255)^gamma (above 1 darkens mid-tones)",
-    params: &[ParamInfo { name: "gamma", unit: "exponent (1 = unchanged)", min: 0.05, max: 10.0, default: 1.25 }],
+    params: &[ParamInfo {
+        name: "gamma",
+        unit: "exponent (1 = unchanged)",
+        min: 0.05,
+        max: 10.0,
+        default: 1.25,
+        integer: false,
+    }],
     // Severities 2-3 are the edge of albumentations' RandomGamma default range (0.8-1.2); 2.2 is
     // the sRGB exponent, what linear data read as sRGB looks like.
     severities: [&[1.1], &[1.15], &[1.25], &[1.5], &[2.2]],

@@ -10,7 +10,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "gaussian_blur",
     factor: RiskFactor::Blur,
     summary: "Gaussian blur, as out-of-focus optics",
-    params: &[ParamInfo { name: "sigma", unit: "pixels", min: 0.0, max: 50.0, default: 2.0 }],
+    params: &[ParamInfo { name: "sigma", unit: "pixels", min: 0.0, max: 50.0, default: 2.0, integer: false }],
     // imagecorruptions' gaussian_blur severities.
     severities: [&[1.0], &[2.0], &[3.0], &[4.0], &[6.0]],
     make: |p| Box::new(GaussianBlur { sigma: p.get("sigma") as f32 }),

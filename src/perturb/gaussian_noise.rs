@@ -10,7 +10,14 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "gaussian_noise",
     factor: RiskFactor::Noise,
     summary: "additive Gaussian noise, as sensor read noise",
-    params: &[ParamInfo { name: "std", unit: "fraction of full scale", min: 0.0, max: 1.0, default: 0.1 }],
+    params: &[ParamInfo {
+        name: "std",
+        unit: "fraction of full scale",
+        min: 0.0,
+        max: 1.0,
+        default: 0.1,
+        integer: false,
+    }],
     // imagecorruptions' gaussian_noise severities.
     severities: [&[0.08], &[0.12], &[0.18], &[0.26], &[0.38]],
     make: |p| Box::new(GaussianNoise { std: p.get("std") as f32 }),

@@ -18,6 +18,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 1.0,
             default: 0.7,
+            integer: false,
         },
         ParamInfo {
             name: "radius",
@@ -25,6 +26,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 2.0,
             default: 0.2,
+            integer: false,
         },
     ],
     // From a small, partly transparent glint to a near-white flare over a good part of the frame,

@@ -12,15 +12,30 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     factor: RiskFactor::Blur,
     summary: "frosted glass: Gaussian blur, random local pixel swaps, blur again",
     params: &[
-        ParamInfo { name: "sigma", unit: "pixels (Gaussian blur before and after)", min: 0.0, max: 10.0, default: 1.0 },
+        ParamInfo {
+            name: "sigma",
+            unit: "pixels (Gaussian blur before and after)",
+            min: 0.0,
+            max: 10.0,
+            default: 1.0,
+            integer: false,
+        },
         ParamInfo {
             name: "max_delta",
             unit: "pixels (largest swap distance, rounded)",
             min: 0.0,
             max: 20.0,
             default: 2.0,
+            integer: true,
         },
-        ParamInfo { name: "iterations", unit: "passes of swaps (rounded)", min: 0.0, max: 10.0, default: 3.0 },
+        ParamInfo {
+            name: "iterations",
+            unit: "passes of swaps (rounded)",
+            min: 0.0,
+            max: 10.0,
+            default: 3.0,
+            integer: true,
+        },
     ],
     // imagecorruptions' glass_blur severities.
     severities: [&[0.7, 1.0, 2.0], &[0.9, 2.0, 1.0], &[1.0, 2.0, 3.0], &[1.1, 3.0, 2.0], &[1.5, 4.0, 2.0]],

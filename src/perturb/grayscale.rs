@@ -9,7 +9,14 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "grayscale",
     factor: RiskFactor::Color,
     summary: "blend toward the luma image (ITU-R BT.601 weights, as OpenCV's RGB2GRAY)",
-    params: &[ParamInfo { name: "amount", unit: "fraction blended toward grey", min: 0.0, max: 1.0, default: 1.0 }],
+    params: &[ParamInfo {
+        name: "amount",
+        unit: "fraction blended toward grey",
+        min: 0.0,
+        max: 1.0,
+        default: 1.0,
+        integer: false,
+    }],
     // albumentations' ToGray is all or nothing (severity 5); milder severities desaturate part
     // way, so that a stress test can see where a model starts to fail.
     severities: [&[0.2], &[0.4], &[0.6], &[0.8], &[1.0]],

@@ -18,6 +18,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 180.0,
             default: 40.0,
+            integer: false,
         },
         ParamInfo {
             name: "sat_shift",
@@ -25,6 +26,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 1.0,
             default: 0.12,
+            integer: false,
         },
         ParamInfo {
             name: "val_shift",
@@ -32,6 +34,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 1.0,
             default: 0.08,
+            integer: false,
         },
     ],
     // Severity 3 is albumentations' HueSaturationValue default: 20 OpenCV hue units (40 degrees),

@@ -16,6 +16,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
         min: 0.0,
         max: 1.0,
         default: 0.09,
+        integer: false,
     }],
     // imagecorruptions' impulse_noise severities.
     severities: [&[0.03], &[0.06], &[0.09], &[0.17], &[0.27]],

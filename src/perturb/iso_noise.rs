@@ -20,6 +20,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 1.0,
             default: 0.03,
+            integer: false,
         },
         ParamInfo {
             name: "intensity",
@@ -27,6 +28,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 1.0,
             default: 0.3,
+            integer: false,
         },
     ],
     // Severity 1 is the low end of albumentations' ISONoise default ranges (0.01-0.05, 0.1-0.5),

@@ -10,7 +10,14 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "jpeg_compression",
     factor: RiskFactor::ImageQuality,
     summary: "JPEG re-encoding at a low quality",
-    params: &[ParamInfo { name: "quality", unit: "JPEG quality 1-100", min: 1.0, max: 100.0, default: 20.0 }],
+    params: &[ParamInfo {
+        name: "quality",
+        unit: "JPEG quality 1-100",
+        min: 1.0,
+        max: 100.0,
+        default: 20.0,
+        integer: true,
+    }],
     // imagecorruptions' jpeg_compression severities.
     severities: [&[25.0], &[18.0], &[15.0], &[10.0], &[7.0]],
     make: |p| Box::new(JpegCompression { quality: p.get("quality").round() as u8 }),

@@ -15,6 +15,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
         min: 1.0,
         max: 99.0,
         default: 5.0,
+        integer: true,
     }],
     // albumentations' MedianBlur default draws the window from 3 to 7: severities 1 to 3.
     severities: [&[3.0], &[5.0], &[7.0], &[9.0], &[11.0]],

@@ -125,6 +125,8 @@ pub struct ParamInfo {
     pub min: f64,
     pub max: f64,
     pub default: f64,
+    /// Takes whole numbers only (a JPEG quality, a kernel size): searches stay on them.
+    pub integer: bool,
 }
 
 /// Catalog entry: what a perturbation is called, what it takes and how to build it.

@@ -18,6 +18,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 100.0,
             default: 15.0,
+            integer: true,
         },
         ParamInfo {
             name: "sigma",
@@ -25,6 +26,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.1,
             max: 100.0,
             default: 8.0,
+            integer: false,
         },
         ParamInfo {
             name: "angle",
@@ -32,6 +34,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: -180.0,
             max: 180.0,
             default: 0.0,
+            integer: false,
         },
         ParamInfo {
             name: "angle_jitter",
@@ -39,6 +42,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 180.0,
             default: 45.0,
+            integer: false,
         },
     ],
     // imagecorruptions' motion_blur severities: angle uniform in [-45, 45] degrees.

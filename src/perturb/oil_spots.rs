@@ -14,13 +14,21 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     factor: RiskFactor::Occlusion,
     summary: "oil on the lens: translucent smudges that magnify, blur and haze what is behind them",
     params: &[
-        ParamInfo { name: "spots", unit: "number of smudges (rounded)", min: 0.0, max: 100.0, default: 3.0 },
+        ParamInfo {
+            name: "spots",
+            unit: "number of smudges (rounded)",
+            min: 0.0,
+            max: 100.0,
+            default: 3.0,
+            integer: true,
+        },
         ParamInfo {
             name: "radius",
             unit: "smudge radius as a fraction of the image's shorter side",
             min: 0.0,
             max: 1.0,
             default: 0.1,
+            integer: false,
         },
         ParamInfo {
             name: "strength",
@@ -28,6 +36,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 1.0,
             default: 0.7,
+            integer: false,
         },
     ],
     severities: [&[1.0, 0.08, 0.5], &[2.0, 0.09, 0.6], &[3.0, 0.1, 0.7], &[4.0, 0.12, 0.8], &[5.0, 0.14, 0.9]],

@@ -16,6 +16,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
         min: 0.0,
         max: 1.0,
         default: 0.1,
+        integer: false,
     }],
     severities: [&[0.02], &[0.05], &[0.1], &[0.2], &[0.35]],
     make: |p| Box::new(PacketLoss { loss: p.get("loss") as f32 }),

@@ -10,7 +10,14 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "perspective",
     factor: RiskFactor::Geometry,
     summary: "projective warp: each image corner moves inward by up to the distortion; labels follow",
-    params: &[ParamInfo { name: "distortion", unit: "fraction of the image side", min: 0.0, max: 0.45, default: 0.08 }],
+    params: &[ParamInfo {
+        name: "distortion",
+        unit: "fraction of the image side",
+        min: 0.0,
+        max: 0.45,
+        default: 0.08,
+        integer: false,
+    }],
     // Severity 3 is albumentations' Perspective default range (0.05, 0.1), taken at its middle.
     severities: [&[0.03], &[0.05], &[0.08], &[0.11], &[0.15]],
     make: |p| Box::new(Warped(Perspective { distortion: p.get("distortion") })),

@@ -9,7 +9,14 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "pixelate",
     factor: RiskFactor::ImageQuality,
     summary: "low resolution upscaled: box downscale by `scale`, nearest-neighbour upscale back",
-    params: &[ParamInfo { name: "scale", unit: "fraction of the resolution kept", min: 0.01, max: 1.0, default: 0.4 }],
+    params: &[ParamInfo {
+        name: "scale",
+        unit: "fraction of the resolution kept",
+        min: 0.01,
+        max: 1.0,
+        default: 0.4,
+        integer: false,
+    }],
     // imagecorruptions' pixelate severities.
     severities: [&[0.6], &[0.5], &[0.4], &[0.3], &[0.25]],
     make: |p| Box::new(Pixelate { scale: p.get("scale") }),

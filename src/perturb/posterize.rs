@@ -15,6 +15,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
         min: 1.0,
         max: 8.0,
         default: 4.0,
+        integer: true,
     }],
     // Severity 3 is albumentations' Posterize default (4 bits).
     severities: [&[6.0], &[5.0], &[4.0], &[3.0], &[2.0]],

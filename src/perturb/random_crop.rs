@@ -10,7 +10,14 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "random_crop",
     factor: RiskFactor::Geometry,
     summary: "keep a random window (each side shortened by the crop fraction), resized to the full size",
-    params: &[ParamInfo { name: "crop", unit: "fraction of each side removed", min: 0.0, max: 0.9, default: 0.15 }],
+    params: &[ParamInfo {
+        name: "crop",
+        unit: "fraction of each side removed",
+        min: 0.0,
+        max: 0.9,
+        default: 0.15,
+        integer: false,
+    }],
     severities: [&[0.05], &[0.1], &[0.15], &[0.2], &[0.3]],
     make: |p| Box::new(Warped(RandomCrop { crop: p.get("crop") })),
 };

@@ -17,6 +17,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
         min: 0.0,
         max: 255.0,
         default: 20.0,
+        integer: false,
     }],
     // Severity 3 is albumentations' RGBShift default (+-20 levels per channel).
     severities: [&[5.0], &[10.0], &[20.0], &[35.0], &[50.0]],

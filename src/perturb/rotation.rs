@@ -10,7 +10,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "rotation",
     factor: RiskFactor::Geometry,
     summary: "rotate about the centre by the angle, clockwise or not at random; labels follow",
-    params: &[ParamInfo { name: "angle", unit: "degrees", min: 0.0, max: 180.0, default: 10.0 }],
+    params: &[ParamInfo { name: "angle", unit: "degrees", min: 0.0, max: 180.0, default: 10.0, integer: false }],
     severities: [&[3.0], &[6.0], &[10.0], &[15.0], &[25.0]],
     make: |p| Box::new(Warped(Rotation { angle: p.get("angle") })),
 };

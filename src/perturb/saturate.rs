@@ -17,8 +17,16 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 50.0,
             default: 2.0,
+            integer: false,
         },
-        ParamInfo { name: "offset", unit: "added to HSV saturation (0-1 scale)", min: -1.0, max: 1.0, default: 0.0 },
+        ParamInfo {
+            name: "offset",
+            unit: "added to HSV saturation (0-1 scale)",
+            min: -1.0,
+            max: 1.0,
+            default: 0.0,
+            integer: false,
+        },
     ],
     // imagecorruptions' saturate severities: 1-2 wash colours out, 3-5 oversaturate.
     severities: [&[0.3, 0.0], &[0.1, 0.0], &[2.0, 0.0], &[5.0, 0.1], &[20.0, 0.2]],

@@ -9,7 +9,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "scale",
     factor: RiskFactor::Geometry,
     summary: "zoom about the centre (below 1: objects shrink, the border turns black); labels follow",
-    params: &[ParamInfo { name: "factor", unit: "size ratio", min: 0.1, max: 4.0, default: 0.8 }],
+    params: &[ParamInfo { name: "factor", unit: "size ratio", min: 0.1, max: 4.0, default: 0.8, integer: false }],
     // Zooming out: small objects get smaller, the usual failure.
     severities: [&[0.95], &[0.9], &[0.8], &[0.7], &[0.6]],
     make: |p| Box::new(Warped(Scale { factor: p.get("factor") })),

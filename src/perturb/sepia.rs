@@ -9,7 +9,14 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "sepia",
     factor: RiskFactor::Color,
     summary: "blend toward the sepia-toned image (the usual sepia matrix, as albumentations' ToSepia)",
-    params: &[ParamInfo { name: "amount", unit: "fraction blended toward sepia", min: 0.0, max: 1.0, default: 1.0 }],
+    params: &[ParamInfo {
+        name: "amount",
+        unit: "fraction blended toward sepia",
+        min: 0.0,
+        max: 1.0,
+        default: 1.0,
+        integer: false,
+    }],
     // albumentations' ToSepia is all or nothing (severity 5); milder severities tint part way.
     severities: [&[0.2], &[0.4], &[0.6], &[0.8], &[1.0]],
     make: |p| Box::new(Sepia { amount: p.get("amount") as f32 }),

@@ -16,6 +16,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
         min: 0.0,
         max: 1.0,
         default: 0.35,
+        integer: false,
     }],
     // Severity 3 is the middle of albumentations' Sharpen default alpha range (0.2-0.5).
     severities: [&[0.1], &[0.2], &[0.35], &[0.55], &[0.8]],

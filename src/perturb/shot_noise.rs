@@ -16,6 +16,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
         min: 1.0,
         max: 1000.0,
         default: 12.0,
+        integer: false,
     }],
     // imagecorruptions' shot_noise severities.
     severities: [&[60.0], &[25.0], &[12.0], &[5.0], &[3.0]],

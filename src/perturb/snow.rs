@@ -19,6 +19,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: -1.0,
             max: 2.0,
             default: 0.55,
+            integer: false,
         },
         ParamInfo {
             name: "flake_std",
@@ -26,6 +27,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 2.0,
             default: 0.3,
+            integer: false,
         },
         ParamInfo {
             name: "flake_size",
@@ -33,6 +35,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 1.0,
             max: 20.0,
             default: 4.0,
+            integer: false,
         },
         ParamInfo {
             name: "threshold",
@@ -40,6 +43,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 1.0,
             default: 0.9,
+            integer: false,
         },
         ParamInfo {
             name: "streak_radius",
@@ -47,6 +51,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 100.0,
             default: 12.0,
+            integer: true,
         },
         ParamInfo {
             name: "streak_sigma",
@@ -54,6 +59,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.1,
             max: 100.0,
             default: 8.0,
+            integer: false,
         },
         ParamInfo {
             name: "clarity",
@@ -61,6 +67,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 1.0,
             default: 0.7,
+            integer: false,
         },
         ParamInfo {
             name: "angle",
@@ -68,6 +75,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: -180.0,
             max: 180.0,
             default: -90.0,
+            integer: false,
         },
         ParamInfo {
             name: "angle_jitter",
@@ -75,6 +83,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 180.0,
             default: 45.0,
+            integer: false,
         },
     ],
     // imagecorruptions' snow severities: streak angle uniform in [-135, -45] degrees.

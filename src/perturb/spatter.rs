@@ -18,6 +18,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: -1.0,
             max: 2.0,
             default: 0.65,
+            integer: false,
         },
         ParamInfo {
             name: "std",
@@ -25,6 +26,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 2.0,
             default: 0.3,
+            integer: false,
         },
         ParamInfo {
             name: "blob_sigma",
@@ -32,6 +34,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 20.0,
             default: 2.0,
+            integer: false,
         },
         ParamInfo {
             name: "threshold",
@@ -39,14 +42,16 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 1.0,
             default: 0.68,
+            integer: false,
         },
-        ParamInfo { name: "mud", unit: "0 = water, 1 = mud", min: 0.0, max: 1.0, default: 0.0 },
+        ParamInfo { name: "mud", unit: "0 = water, 1 = mud", min: 0.0, max: 1.0, default: 0.0, integer: false },
         ParamInfo {
             name: "water_gain",
             unit: "brightness of water drops (water only)",
             min: 0.0,
             max: 5.0,
             default: 0.5,
+            integer: false,
         },
         ParamInfo {
             name: "mud_softness",
@@ -54,6 +59,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
             min: 0.0,
             max: 10.0,
             default: 1.5,
+            integer: false,
         },
     ],
     // imagecorruptions' spatter severities: water for 1-3, mud for 4-5 (its fifth constant is

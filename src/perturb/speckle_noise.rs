@@ -11,7 +11,14 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "speckle_noise",
     factor: RiskFactor::Noise,
     summary: "multiplicative Gaussian noise: each value times (1 + N(0, std))",
-    params: &[ParamInfo { name: "std", unit: "fraction of the value", min: 0.0, max: 2.0, default: 0.35 }],
+    params: &[ParamInfo {
+        name: "std",
+        unit: "fraction of the value",
+        min: 0.0,
+        max: 2.0,
+        default: 0.35,
+        integer: false,
+    }],
     // imagecorruptions' speckle_noise severities.
     severities: [&[0.15], &[0.2], &[0.35], &[0.45], &[0.6]],
     make: |p| Box::new(SpeckleNoise { std: p.get("std") as f32 }),

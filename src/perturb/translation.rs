@@ -11,7 +11,14 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     name: "translation",
     factor: RiskFactor::Geometry,
     summary: "shift by the given fraction of the image size in a random direction; labels follow",
-    params: &[ParamInfo { name: "shift", unit: "fraction of the image size", min: 0.0, max: 1.0, default: 0.1 }],
+    params: &[ParamInfo {
+        name: "shift",
+        unit: "fraction of the image size",
+        min: 0.0,
+        max: 1.0,
+        default: 0.1,
+        integer: false,
+    }],
     severities: [&[0.03], &[0.06], &[0.1], &[0.15], &[0.2]],
     make: |p| Box::new(Warped(Translation { shift: p.get("shift") })),
 };

@@ -16,6 +16,7 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
         min: 0.0,
         max: 1.0,
         default: 0.5,
+        integer: false,
     }],
     // albumentations has no vignetting; 0.2 is a typical phone lens wide open, 0.8 a heavy
     // lens-hood or filter vignette.

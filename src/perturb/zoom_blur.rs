@@ -11,13 +11,21 @@ pub const INFO: PerturbationInfo = PerturbationInfo {
     factor: RiskFactor::Blur,
     summary: "zoom during exposure: the mean of centre zooms from 1 up to max_zoom",
     params: &[
-        ParamInfo { name: "max_zoom", unit: "ratio (largest zoom factor)", min: 1.0, max: 2.0, default: 1.2 },
+        ParamInfo {
+            name: "max_zoom",
+            unit: "ratio (largest zoom factor)",
+            min: 1.0,
+            max: 2.0,
+            default: 1.2,
+            integer: false,
+        },
         ParamInfo {
             name: "step",
             unit: "ratio (between successive zoom factors)",
             min: 0.005,
             max: 1.0,
             default: 0.02,
+            integer: false,
         },
     ],
     // imagecorruptions' zoom_blur severities: np.arange(1, stop, step) ends at 1.11, 1.15, 1.20,

@@ -17,7 +17,7 @@ use std::time::Duration;
 use crate::dataset::Dataset;
 use crate::errors::Error;
 use crate::judge::baseline;
-use crate::output::results::{CaseResults, FactorResults, ModelResults, Stats, SuiteResults};
+use crate::output::results::{CaseResults, ClassResults, FactorResults, ModelResults, Stats, SuiteResults};
 use crate::suite::Suite;
 use crate::vocab::Score;
 pub use thumbnails::Source;
@@ -88,6 +88,7 @@ pub fn render(results: &SuiteResults, facts: &RunFacts, source: Result<Source, S
     );
     section_failures(&mut page, &breaches);
     section_summary(&mut page, results);
+    section_breaking_points(&mut page, results);
     section_baselines(&mut page, &moved);
     section_curves(&mut page, results);
     section_slices(&mut page, results);
@@ -274,6 +275,38 @@ fn section_summary(page: &mut String, results: &SuiteResults) {
     page.push_str("</table>");
 }
 
+fn section_breaking_points(page: &mut String, results: &SuiteResults) {
+    let points: Vec<(&str, &crate::output::results::BreakingPointResults)> =
+        results.models.iter().flat_map(|m| m.breaking_points.iter().map(|b| (m.model.as_str(), b))).collect();
+    if points.is_empty() {
+        return;
+    }
+    page.push_str("<h2 id=\"breaking-points\">Breaking points</h2><p>The mildest value of each searched perturbation's parameter at which the risk score passes the budget, by bisection between the search's ends.</p>");
+    page.push_str("<table><tr><th>model</th><th>perturbation</th><th>breaking point</th><th>searched</th><th>evaluations (value → risk)</th></tr>");
+    for (model, b) in points {
+        let found = match b.breaking_point {
+            Some(v) => {
+                format!("<td class=\"over\">{} = {v} <small>{}</small></td>", escape(&b.parameter), escape(&b.unit))
+            }
+            None => format!("<td class=\"pass\">holds to {} = {}</td>", escape(&b.parameter), b.harsh),
+        };
+        let evaluations: Vec<String> = b.evaluations.iter().map(|(v, r)| format!("{v} → {r:.1}")).collect();
+        let _ = write!(
+            page,
+            "<tr><td>{}</td><td>{} · {}</td>{found}<td>{} … {} (± {:.3}), budget {}</td><td>{}</td></tr>",
+            escape(model),
+            escape(&b.factor),
+            escape(&b.perturbation),
+            b.mild,
+            b.harsh,
+            b.step,
+            b.budget,
+            escape(&evaluations.join(", "))
+        );
+    }
+    page.push_str("</table>");
+}
+
 /// One score of one case against its committed baseline.
 struct BaselineRow {
     case: String,
@@ -296,12 +329,18 @@ fn baseline_rows(results: &SuiteResults) -> Vec<BaselineRow> {
         if let Some(s) = &stored {
             names.extend(s.keys().filter(|k| !now.contains_key(*k)));
         }
+        let step = now.get(Score::SearchStep.name()).copied().unwrap_or(0.0);
         for score in names {
             let risk = score == Score::Risk.name();
             let digits = if risk { 100.0 } else { 10_000.0 };
             let now = now.get(score).map(|v| (v * digits).round() / digits);
             let before = stored.as_ref().and_then(|s| s.get(score).copied());
-            let limit = tolerance.map_or(0.0, |t| if risk { t.risk } else { t.metric });
+            let limit = match (tolerance, score.as_str()) {
+                (None, _) => 0.0,
+                (Some(t), _) if risk => t.risk,
+                (Some(t), "breaking_point" | "holds_to") => t.metric.max(2.0 * step),
+                (Some(t), _) => t.metric,
+            };
             let moved = match (before, now) {
                 (Some(b), Some(n)) => (n - b).abs() > limit + 1e-9,
                 _ => true,
@@ -315,6 +354,13 @@ fn baseline_rows(results: &SuiteResults) -> Vec<BaselineRow> {
         }
         for f in &m.risk_factors {
             case(&f.case, [(Score::Risk.name().to_owned(), f.risk)].into());
+        }
+        for b in &m.breaking_points {
+            let found = match b.breaking_point {
+                Some(v) => (Score::BreakingPoint.name().to_owned(), v),
+                None => (Score::HoldsTo.name().to_owned(), b.harsh),
+            };
+            case(&b.case, [found, (Score::SearchStep.name().to_owned(), b.step)].into());
         }
         for c in &m.cases {
             let mut now: BTreeMap<String, f64> = [(Score::Risk.name().to_owned(), c.risk)].into();
@@ -467,61 +513,83 @@ fn section_curves(page: &mut String, results: &SuiteResults) {
     }
 }
 
+/// The slice that fails most so far: (risk, model, slice, case).
+type WorstSlice = Option<(f64, String, String, String)>;
+
 fn section_slices(page: &mut String, results: &SuiteResults) {
-    page.push_str("<h2 id=\"slices\">Slices: risk per class</h2><p>Per class, the highest risk score over each factor's settings, among the images showing the class.</p>");
+    page.push_str("<h2 id=\"slices\">Slices: risk per class and object size</h2><p>Per class and per object size (COCO's small, medium, large), the highest risk score over each factor's settings, among the images showing one.</p>");
     let factors = factor_names(results);
-    // The slice that fails most: (risk, model, class, case).
-    let mut worst: Option<(f64, String, String, String)> = None;
+    let mut worst: WorstSlice = None;
     for m in &results.models {
-        let mut classes: Vec<&String> = m.cases.iter().flat_map(|c| c.class_risk.keys()).collect();
+        let mut classes: Vec<String> = m.cases.iter().flat_map(|c| c.class_risk.keys().cloned()).collect();
         classes.sort();
         classes.dedup();
-        if classes.is_empty() {
-            continue;
-        }
-        let _ = write!(page, "<table><tr><th>{}</th>", escape(&m.model));
-        for f in &factors {
-            let _ = write!(page, "<th>{}</th>", escape(f));
-        }
-        page.push_str("</tr>");
-        for class in classes {
-            let _ = write!(page, "<tr><td>{}</td>", escape(class));
-            for f in &factors {
-                let best = (m.cases.iter().filter(|c| c.factor == *f))
-                    .filter_map(|c| Some((c.class_risk.get(class)?, c)))
-                    .filter(|(r, _)| r.images > 0)
-                    .max_by(|a, b| a.0.risk.total_cmp(&b.0.risk));
-                match best {
-                    Some((r, c)) => {
-                        if worst.as_ref().is_none_or(|w| r.risk > w.0) {
-                            worst = Some((r.risk, m.model.clone(), class.clone(), c.case.clone()));
-                        }
-                        let over = results.budgets.is_some_and(|b| r.risk > b.risk);
-                        let _ = write!(
-                            page,
-                            "<td{} title=\"{} · {} images\">{:.1}</td>",
-                            if over { " class=\"over\"" } else { "" },
-                            escape(&setting_title(c)),
-                            r.images,
-                            r.risk
-                        );
-                    }
-                    None => page.push_str("<td>–</td>"),
-                }
-            }
-            page.push_str("</tr>");
-        }
-        page.push_str("</table>");
+        slice_table(page, results, m, &factors, "class", &classes, &|c, k| c.class_risk.get(k), &mut worst);
+        let sizes: Vec<String> = (crate::metrics::impact::OBJECT_SIZES.iter())
+            .filter(|s| m.cases.iter().any(|c| c.size_risk.contains_key(**s)))
+            .map(|s| s.to_string())
+            .collect();
+        slice_table(page, results, m, &factors, "object size", &sizes, &|c, k| c.size_risk.get(k), &mut worst);
     }
-    if let Some((risk, model, class, case)) = worst {
+    if let Some((risk, model, slice, case)) = worst {
         let _ = write!(
             page,
             "<p>The slice that fails most: <strong>{}</strong> of {} under <code>{}</code>, risk {risk:.1}.</p>",
-            escape(&class),
+            escape(&slice),
             escape(&model),
             escape(&case)
         );
     }
+}
+
+/// One model's slices of one kind: a row per slice, a column per factor.
+#[allow(clippy::too_many_arguments)]
+fn slice_table(
+    page: &mut String,
+    results: &SuiteResults,
+    m: &ModelResults,
+    factors: &[String],
+    kind: &str,
+    slices: &[String],
+    risk_of: &dyn for<'c> Fn(&'c CaseResults, &str) -> Option<&'c ClassResults>,
+    worst: &mut WorstSlice,
+) {
+    if slices.is_empty() {
+        return;
+    }
+    let _ = write!(page, "<table><tr><th>{} · {kind}</th>", escape(&m.model));
+    for f in factors {
+        let _ = write!(page, "<th>{}</th>", escape(f));
+    }
+    page.push_str("</tr>");
+    for slice in slices {
+        let _ = write!(page, "<tr><td>{}</td>", escape(slice));
+        for f in factors {
+            let best = (m.cases.iter().filter(|c| c.factor == *f))
+                .filter_map(|c| Some((risk_of(c, slice)?, c)))
+                .filter(|(r, _)| r.images > 0)
+                .max_by(|a, b| a.0.risk.total_cmp(&b.0.risk));
+            match best {
+                Some((r, c)) => {
+                    if worst.as_ref().is_none_or(|w| r.risk > w.0) {
+                        *worst = Some((r.risk, m.model.clone(), format!("{kind} {slice}"), c.case.clone()));
+                    }
+                    let over = results.budgets.is_some_and(|b| r.risk > b.risk);
+                    let _ = write!(
+                        page,
+                        "<td{} title=\"{} · {} images\">{:.1}</td>",
+                        if over { " class=\"over\"" } else { "" },
+                        escape(&setting_title(c)),
+                        r.images,
+                        r.risk
+                    );
+                }
+                None => page.push_str("<td>–</td>"),
+            }
+        }
+        page.push_str("</tr>");
+    }
+    page.push_str("</table>");
 }
 
 fn section_worst(page: &mut String, results: &SuiteResults, source: Result<Source, String>) {

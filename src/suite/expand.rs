@@ -12,6 +12,9 @@ pub enum CaseKind {
     Perturbed { factor: usize, grid: usize, point: usize },
     /// A whole risk factor: images impacted by any of its cases, against the factor's budget.
     Factor { factor: usize },
+    /// The breaking point of one grid's perturbation (`search: true`): reported, baselined,
+    /// never over a budget.
+    Search { factor: usize, grid: usize },
 }
 
 /// One test: a model and what to measure on it.
@@ -49,6 +52,13 @@ pub fn expand(suite: &Suite) -> Vec<Case> {
                         name: format!("{prefix}::{}", rf.setting(g, p)),
                         model: m,
                         kind: CaseKind::Perturbed { factor: f, grid: g, point: p },
+                    });
+                }
+                if grid.search && grid.search_axis().is_some() {
+                    cases.push(Case {
+                        name: format!("{prefix}::{}::{}::breaking_point", rf.factor, grid.perturbation.name),
+                        model: m,
+                        kind: CaseKind::Search { factor: f, grid: g },
                     });
                 }
             }

@@ -50,9 +50,12 @@ impl Validator {
         let budget = rf.budget.as_ref().map_or(*raw.budgets.factor_risk, |b| b.value);
         let budget_span = rf.budget.as_ref().map_or(rf.span(), |b| b.span());
         self.in_range(budget, 0.0, 100.0, budget_span, "a risk factor's budget");
+        let search = rf.search.as_ref().is_some_and(|s| s.value);
         let mut grids = Vec::new();
         for Entry { key, value: params } in rf.perturbations.iter() {
-            if let Some(grid) = self.grid(factor, key, params) {
+            if let Some(mut grid) = self.grid(factor, key, params) {
+                // A factor's search covers its perturbations that have a numeric parameter.
+                grid.search |= search;
                 grids.push(grid);
             }
         }
@@ -76,8 +79,24 @@ impl Validator {
         let info = self.catalog_entry(factor, name)?;
         let name = name.as_str();
         let mut ok = true;
-        let axes: Vec<Axis> =
-            params.iter().filter_map(|Entry { key, value }| self.axis(info, name, key, value, &mut ok)).collect();
+        let mut search = false;
+        let mut axes: Vec<Axis> = Vec::new();
+        for Entry { key, value } in params.iter() {
+            match (key.as_str(), &value.value) {
+                ("search", RawValues::Flag(on)) => search = *on,
+                ("search", _) => {
+                    let message = "`search` is `true` or `false`".to_owned();
+                    self.at(SuiteErrorKind::OutOfRange, value.span(), message, None);
+                    ok = false;
+                }
+                (_, RawValues::Flag(_)) => {
+                    let message = format!("`{}` takes numbers, not `true` or `false`", key.value);
+                    self.at(SuiteErrorKind::OutOfRange, value.span(), message, None);
+                    ok = false;
+                }
+                _ => axes.extend(self.axis(info, name, key, value, &mut ok)),
+            }
+        }
         let severity = axes.iter().any(|(n, _)| n == "severity");
         if severity && axes.iter().any(|(n, _)| n != "severity") {
             self.at(
@@ -90,10 +109,16 @@ impl Validator {
         }
         if axes.is_empty() && ok && info.params.is_empty() {
             // A flip or a channel swap has one strength: `horizontal_flip: {}` is its whole grid.
-            return Some(Grid {
+            let grid = Grid {
                 perturbation: info,
                 points: vec![GridPoint { label: String::new(), values: Vec::new() }],
-            });
+                search: false,
+            };
+            if search {
+                let message = format!("`search` needs a numeric parameter, and `{name}` has none");
+                self.at(SuiteErrorKind::Inconsistent, params.span(), message, None);
+            }
+            return Some(grid);
         }
         if axes.is_empty() && ok {
             self.at(
@@ -104,7 +129,7 @@ impl Validator {
             );
             return None;
         }
-        ok.then(|| Grid { perturbation: info, points: cartesian(info, &axes) })
+        ok.then(|| Grid { perturbation: info, points: cartesian(info, &axes), search })
     }
 
     /// The catalog entry a grid names; an unknown name, or one under another risk factor, is

@@ -165,9 +165,87 @@ impl RiskFactorSpec {
 pub struct Grid {
     pub perturbation: &'static PerturbationInfo,
     pub points: Vec<GridPoint>,
+    /// Find the breaking point (`search: true` on the perturbation or its factor).
+    pub search: bool,
+}
+
+/// The parameter a breaking-point search moves, and over which values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchAxis {
+    /// Index of the parameter in the catalog's order.
+    pub param: usize,
+    /// The search's two ends: `mild` (the risk should hold) and `harsh`.
+    pub mild: f64,
+    pub harsh: f64,
+    /// Whether the parameter only takes whole numbers (a JPEG quality, a kernel size).
+    pub integer: bool,
+    /// The values of the other parameters: the grid's first point's.
+    pub base: Vec<f64>,
+}
+
+/// Bisection steps after the two ends: 2 + 6 = 8 evaluations at most.
+pub const SEARCH_STEPS: u32 = 6;
+
+impl SearchAxis {
+    /// The parameter values at `value` of the searched one.
+    pub fn values_at(&self, value: f64) -> Vec<f64> {
+        let mut values = self.base.clone();
+        values[self.param] = value;
+        values
+    }
+
+    /// A point between `a` and `b`, rounded as the parameter allows (and to 6 decimals, so
+    /// that names and seeds read cleanly).
+    pub fn between(&self, a: f64, b: f64) -> f64 {
+        let mid = (a + b) / 2.0;
+        if self.integer {
+            mid.round()
+        } else {
+            (mid * 1e6).round() / 1e6
+        }
+    }
+
+    /// The resolution the search ends at: the range over 2^steps (at least 1 for whole numbers).
+    pub fn step(&self) -> f64 {
+        let step = (self.harsh - self.mild).abs() / f64::from(1u32 << SEARCH_STEPS);
+        if self.integer {
+            step.ceil().max(1.0)
+        } else {
+            step
+        }
+    }
 }
 
 impl Grid {
+    /// What a breaking-point search on this grid moves: the parameter its points vary (or,
+    /// for one point, the first whose standard severities vary), from a little milder than
+    /// severity 1 (toward no change, within the catalog's range) to severity 5, widened to
+    /// cover the grid's own values; `None` without a numeric parameter.
+    pub fn search_axis(&self) -> Option<SearchAxis> {
+        let info = self.perturbation;
+        let first = self.points.first()?;
+        if info.params.is_empty() || first.values.len() != info.params.len() {
+            return None;
+        }
+        let sev = |s: usize, i: usize| info.severities[s].get(i).copied();
+        let varies = |i: usize| self.points.iter().any(|p| p.values[i] != first.values[i]);
+        let param = (0..info.params.len())
+            .find(|&i| varies(i))
+            .or_else(|| (0..info.params.len()).find(|&i| sev(0, i) != sev(4, i)))
+            .unwrap_or(0);
+        let p = &info.params[param];
+        let (s1, s5) = (sev(0, param).unwrap_or(p.default), sev(4, param).unwrap_or(p.max));
+        let up = s5 >= s1;
+        let grid_values = self.points.iter().map(|pt| pt.values[param]);
+        let (mut mild, mut harsh) = ((s1 - (s5 - s1) / 4.0).clamp(p.min, p.max), s5);
+        for v in grid_values {
+            (mild, harsh) = if up { (mild.min(v), harsh.max(v)) } else { (mild.max(v), harsh.min(v)) };
+        }
+        // Rounded like the midpoints, so that names and seeds read cleanly.
+        let (mild, harsh) = ((mild * 1e6).round() / 1e6, (harsh * 1e6).round() / 1e6);
+        Some(SearchAxis { param, mild, harsh, integer: p.integer, base: first.values.clone() })
+    }
+
     /// Point `p` as written in test names: `gaussian_blur::sigma=2`, or just `horizontal_flip` for a
     /// perturbation without parameters.
     pub fn setting(&self, p: usize) -> String {

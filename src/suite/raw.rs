@@ -201,8 +201,13 @@ pub struct RawRiskFactor {
     pub budget: Option<At<f64>>,
     /// Perturbation name → parameter grid. Each parameter takes one value or a list; the grid is
     /// their cartesian product. `severity: [1, 3, 5]` picks the perturbation's standard
-    /// severities instead.
+    /// severities instead. `search: true` among a perturbation's parameters finds its breaking
+    /// point (see the factor's `search`).
     pub perturbations: Keyed<Keyed<RawValues>>,
+    /// Find each perturbation's breaking point: the mildest value of its parameter at which the
+    /// risk score passes `budgets.risk`, by bisection (at most 8 extra evaluations per model).
+    #[serde(default)]
+    pub search: Option<At<bool>>,
 }
 
 /// One value, a list of values, or an evenly spaced range.
@@ -212,6 +217,8 @@ pub struct RawRiskFactor {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum RawValues {
+    /// `search: true`, the one parameter that is a switch.
+    Flag(bool),
     One(f64),
     Many(Vec<At<f64>>),
     Range(RawRange),
@@ -229,6 +236,9 @@ impl<'de> Deserialize<'de> for RawValues {
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawValues, E> {
                 Ok(RawValues::One(v))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawValues, E> {
+                Ok(RawValues::Flag(v))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawValues, E> {
                 Ok(RawValues::One(v as f64))
@@ -267,6 +277,7 @@ pub const MAX_RANGE_VALUES: usize = 100;
 impl RawValues {
     pub fn to_vec(&self) -> Vec<f64> {
         match self {
+            RawValues::Flag(_) => Vec::new(),
             RawValues::One(v) => vec![*v],
             RawValues::Many(v) => v.iter().map(|x| x.value).collect(),
             RawValues::Range(r) if r.problem().is_some() => Vec::new(),

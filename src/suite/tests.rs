@@ -387,6 +387,48 @@ fn ranges_expand_inclusively_and_bad_ranges_point_at_themselves() {
 }
 
 #[test]
+fn search_on_a_factor_or_a_perturbation_adds_breaking_point_cases() {
+    let fx = Fixture::new();
+    let on_factor = fx.parse(&VALID.replace("    budget: 30\n", "    budget: 30\n    search: true\n")).unwrap();
+    let on_perturbation =
+        fx.parse(&VALID.replace("sigma: [0.5, 1.5]", "sigma: [0.5, 1.5]\n        search: true")).unwrap();
+    for suite in [&on_factor, &on_perturbation] {
+        let searches: Vec<String> = expand::expand(suite)
+            .into_iter()
+            .filter(|c| matches!(c.kind, CaseKind::Search { .. }))
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(searches, ["demo::det::blur::gaussian_blur::breaking_point"]);
+        // The grid's parameter, from a little milder than severity 1 (toward no blur) to severity 5.
+        let axis = suite.risk_factors[0].grids[0].search_axis().unwrap();
+        assert_eq!((axis.param, axis.mild, axis.harsh, axis.integer), (0, 0.0, 6.0, false));
+        assert_eq!(axis.step(), 6.0 / 64.0);
+    }
+    // Harsher is lower for a JPEG quality, which takes whole numbers.
+    let jpeg = fx
+        .parse(&VALID.replace("  blur:\n", "  image_quality:\n").replace(
+            "gaussian_blur:\n        sigma: [0.5, 1.5]",
+            "jpeg_compression:\n        quality: 30\n        search: true",
+        ))
+        .unwrap();
+    let axis = jpeg.risk_factors[0].grids[0].search_axis().unwrap();
+    assert!(axis.integer && axis.harsh < axis.mild, "{axis:?}");
+    assert_eq!(axis.between(30.0, 7.0), 19.0);
+    // `search` is a switch, and only a switch; numbers are not.
+    let (kind, line, ..) =
+        one(fx.problems(&VALID.replace("sigma: [0.5, 1.5]", "sigma: [0.5, 1.5]\n        search: 1")));
+    assert_eq!((kind, line), (K::OutOfRange, 20));
+    let (kind, ..) = one(fx.problems(&VALID.replace("sigma: [0.5, 1.5]", "sigma: true")));
+    assert_eq!(kind, K::OutOfRange);
+    // A flip has nothing to search.
+    let flip = VALID
+        .replace("  blur:\n", "  geometry:\n")
+        .replace("gaussian_blur:\n        sigma: [0.5, 1.5]", "horizontal_flip:\n        search: true");
+    let (kind, ..) = one(fx.problems(&flip));
+    assert_eq!(kind, K::Inconsistent);
+}
+
+#[test]
 fn severity_and_parameters_do_not_mix() {
     let fx = Fixture::new();
     let (kind, ..) = one(fx.problems(&VALID.replace("sigma: [0.5, 1.5]", "sigma: 1\n        severity: 2")));
