@@ -7,7 +7,7 @@ use std::path::Path;
 /// The stages, first to last.
 const ORDER: &[&str] = &[
     "vocab", "errors", "config", "onnx", "perturb", "suite", "dataset", "model", "metrics", "outcome", "engine",
-    "judge", "output", "harness", "cli",
+    "judge", "output", "report", "harness", "cli",
 ];
 
 /// `crate::<module>` paths in the non-test code of `text`.

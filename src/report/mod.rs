@@ -251,7 +251,8 @@ fn section_summary(page: &mut String, results: &SuiteResults) {
         let _ = write!(page, "<th>{}</th>", escape(f));
     }
     page.push_str("<th>mPC</th><th>rPC</th></tr>");
-    for m in &results.models {
+    // Models this run did not measure (ignored, or filtered out) have no row.
+    for m in results.models.iter().filter(|m| m.clean.is_some() || !m.risk_factors.is_empty() || !m.cases.is_empty()) {
         let _ = write!(page, "<tr><td>{}</td>", escape(&m.model));
         for s in metrics {
             let v = m.clean.as_ref().and_then(|c| c.stats.get(s.name()));
