@@ -69,14 +69,49 @@ fn shakedown_report_makes_it_again_from_results_files() {
         .arg("-o")
         .arg(&out)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success());
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
     let again = std::fs::read_to_string(&out).unwrap();
     assert_complete(&again, &results);
     // The same page: only the run facts a results file does not keep (durations) differ.
     let body = |html: &str| html[..html.find("id=\"facts\"").unwrap()].to_owned();
     assert_eq!(body(&again), body(&made_by_run));
+}
+
+#[test]
+fn partial_results_of_one_suite_make_the_same_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let (json, results, _) = small_report(dir.path());
+    // Two partitions' results: each keeps every other perturbed case and factor.
+    let part = |keep: usize| {
+        let mut part = results.clone();
+        for m in &mut part.models {
+            m.cases = m.cases.iter().enumerate().filter(|(i, _)| i % 2 == keep).map(|(_, c)| c.clone()).collect();
+            m.risk_factors =
+                m.risk_factors.iter().enumerate().filter(|(i, _)| i % 2 == keep).map(|(_, f)| f.clone()).collect();
+        }
+        let path = dir.path().join(format!("part{keep}.json"));
+        std::fs::write(&path, serde_json::to_string(&part).unwrap()).unwrap();
+        path
+    };
+    let (a, b) = (part(0), part(1));
+    let report = |files: &[&Path], out: &Path| {
+        let status = Command::new(env!("CARGO_BIN_EXE_shakedown"))
+            .arg("report")
+            .args(files)
+            .arg("-o")
+            .arg(out)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+        std::fs::read_to_string(out).unwrap()
+    };
+    let whole = report(&[&json], &dir.path().join("whole.html"));
+    let merged = report(&[&a, &b], &dir.path().join("merged.html"));
+    assert_eq!(merged, whole, "the partitions' report is the whole run's");
+    assert_ne!(report(&[&a], &dir.path().join("half.html")), whole, "a partition alone is not");
 }
 
 /// Headless Chromium, if installed (`.ci/run` installs Debian's `chromium`).
