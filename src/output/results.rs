@@ -470,7 +470,7 @@ pub fn merge_files(files: &[PathBuf]) -> Result<Vec<SuiteResults>, Error> {
 }
 
 /// Written aside, then renamed: a reader never sees half a file.
-fn write_aside(path: &Path, text: &str) -> Result<(), Error> {
+pub(crate) fn write_aside(path: &Path, text: &str) -> Result<(), Error> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("results");
     let partial = path.with_file_name(format!(".{name}.{}", std::process::id()));
     std::fs::write(&partial, text).map_err(|e| Error::io(&partial, e))?;

@@ -46,11 +46,7 @@ pub fn write(
     source: Result<Source, String>,
     path: &Path,
 ) -> Result<(), Error> {
-    let html = render(results, facts, source);
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let partial = path.with_file_name(format!(".{name}.{}", std::process::id()));
-    std::fs::write(&partial, html).map_err(|e| Error::io(&partial, e))?;
-    std::fs::rename(&partial, path).map_err(|e| Error::io(path, e))
+    crate::output::results::write_aside(path, &render(results, facts, source))
 }
 
 /// Where the report of a results file goes: beside it, `.html` for `.json`.
