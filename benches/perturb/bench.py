@@ -60,7 +60,12 @@ def albumentations_transforms():
         # Pixelate: down to 40 % by area averaging, back up blocky.
         "pixelate": t("Downscale", scale_range=(0.4, 0.4),
                       interpolation_pair={"downscale": cv2.INTER_AREA, "upscale": cv2.INTER_NEAREST}),
-        "brightness": t("RandomBrightnessContrast", brightness_limit=(0.3, 0.3), contrast_limit=(0, 0)),
+        # Our brightness is imagecorruptions': +0.3 on the HSV value, hue and saturation kept.
+        # albumentations' transform doing that is HueSaturationValue's value shift (0.3 x 255);
+        # RandomBrightnessContrast adds to every channel alike (a 256-entry table, a cheaper job
+        # that also washes colours out), so it is not the same work.
+        "brightness": t("HueSaturationValue", hue_shift_limit=(0, 0), sat_shift_limit=(0, 0),
+                        val_shift_limit=(76.5, 76.5)),
         "contrast": t("RandomBrightnessContrast", brightness_limit=(0, 0), contrast_limit=(-0.8, -0.8)),
         "saturate": t("ColorJitter", brightness=(1, 1), contrast=(1, 1), saturation=(2, 2), hue=(0, 0)),
         "fog": t("RandomFog", fog_coef_range=(0.5, 0.5)),

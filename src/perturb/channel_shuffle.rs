@@ -4,6 +4,7 @@ use image::RgbImage;
 use rand::Rng;
 
 use super::grayscale::{blend_u8, weight_256};
+use super::simd::{map_pixels, PixelKernel};
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
 use crate::perturb::CaseRng;
 
@@ -50,14 +51,17 @@ impl Perturbation for ChannelShuffle {
 
 /// Output channels `(R, G, B)` blended toward input channels `(A, B, C)` by `w` / 256.
 fn shuffle<const A: usize, const B: usize, const C: usize>(image: &RgbImage, w: u32) -> RgbImage {
-    let mut out = Vec::with_capacity(image.as_raw().len());
-    out.extend(
-        image
-            .as_raw()
-            .chunks_exact(3)
-            .flat_map(|s| [blend_u8(s[0], s[A], w), blend_u8(s[1], s[B], w), blend_u8(s[2], s[C], w)]),
-    );
-    RgbImage::from_raw(image.width(), image.height(), out).expect("buffer sized from the image")
+    map_pixels(image, &Shuffle::<A, B, C>(w))
+}
+
+/// Output channels 0, 1, 2 moved toward input channels A, B, C by a weight out of 256.
+struct Shuffle<const A: usize, const B: usize, const C: usize>(u32);
+
+impl<const A: usize, const B: usize, const C: usize> PixelKernel for Shuffle<A, B, C> {
+    #[inline(always)]
+    fn pixel(&self, s: [u8; 3]) -> [u8; 3] {
+        [blend_u8(s[0], s[A], self.0), blend_u8(s[1], s[B], self.0), blend_u8(s[2], s[C], self.0)]
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use rand::Rng;
 use super::filters::round_u8;
 use super::grayscale::luma;
 use super::hue_saturation_value::shift_hsv;
+use super::simd::{map_bytes, map_pixels, PixelKernel};
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
 use crate::perturb::CaseRng;
 
@@ -94,35 +95,37 @@ impl Perturbation for ColorJitter {
         steps.shuffle(rng);
         let mut out = image.clone();
         for step in steps {
-            match step {
-                Step::Brightness(f) => map_values(&mut out, |v| v * f),
+            out = match step {
+                Step::Brightness(f) => map_values(&out, |v| v * f),
                 Step::Contrast(f) => {
                     let n = (out.width() as f64 * out.height() as f64).max(1.0);
                     let sum: u64 = out.chunks_exact(3).map(|p| luma(p[0], p[1], p[2]) as u64).sum();
                     let mean = (sum as f64 / n) as f32;
-                    map_values(&mut out, |v| mean + (v - mean) * f);
+                    map_values(&out, |v| mean + (v - mean) * f)
                 }
-                Step::Saturation(f) => {
-                    for px in out.chunks_exact_mut(3) {
-                        let y = luma(px[0], px[1], px[2]) as f32;
-                        for v in px {
-                            *v = round_u8(y + (*v as f32 - y) * f);
-                        }
-                    }
-                }
-                Step::Hue(turns) if turns != 0.0 => out = shift_hsv(&out, turns * 6.0, 0.0, 0.0),
-                Step::Hue(_) => {}
-            }
+                Step::Saturation(f) => map_pixels(&out, &TowardLuma(f)),
+                Step::Hue(turns) if turns != 0.0 => shift_hsv(&out, turns * 6.0, 0.0, 0.0),
+                Step::Hue(_) => continue,
+            };
         }
         out
     }
 }
 
-/// Apply a per-value map through a lookup table, clamping and rounding once per value.
-fn map_values(image: &mut RgbImage, f: impl Fn(f32) -> f32) {
+/// Every value through `f` (rounded, floored at 0), by a 256-entry table.
+fn map_values(image: &RgbImage, f: impl Fn(f32) -> f32) -> RgbImage {
     let lut: [u8; 256] = std::array::from_fn(|v| round_u8(f(v as f32).max(0.0)));
-    for v in image.iter_mut() {
-        *v = lut[*v as usize];
+    map_bytes(image, &lut)
+}
+
+/// Saturation by a factor: every channel's distance from the pixel's luma scaled by it.
+struct TowardLuma(f32);
+
+impl PixelKernel for TowardLuma {
+    #[inline(always)]
+    fn pixel(&self, rgb: [u8; 3]) -> [u8; 3] {
+        let y = luma(rgb[0], rgb[1], rgb[2]) as f32;
+        rgb.map(|v| round_u8(y + (v as f32 - y) * self.0))
     }
 }
 

@@ -29,16 +29,12 @@ pub struct Contrast {
 impl Perturbation for Contrast {
     fn apply(&self, image: &RgbImage, _rng: &mut CaseRng) -> RgbImage {
         let n = (image.width() as f64 * image.height() as f64).max(1.0);
-        let mut sums = [0u64; 3];
-        for px in image.chunks_exact(3) {
-            for (sum, &v) in sums.iter_mut().zip(px) {
-                *sum += u64::from(v);
-            }
-        }
+        let sums = super::simd::channel_sums(image);
         let means = sums.map(|s| (s as f64 / n) as f32);
         // With the means known, each channel is a map of its own value.
-        let luts = means.map(|mean| std::array::from_fn(|v| to_u8((v as f32 - mean) * self.factor + mean)));
-        super::filters::apply_luts(image, &luts)
+        let luts: [[u8; 256]; 3] =
+            means.map(|mean| std::array::from_fn(|v| to_u8((v as f32 - mean) * self.factor + mean)));
+        super::simd::map_channels(image, &luts)
     }
 }
 

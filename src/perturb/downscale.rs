@@ -63,6 +63,7 @@ fn linear_taps(m: usize, n: usize) -> Vec<(usize, usize, f32)> {
 }
 
 /// Area reduction of an RGB buffer, rounded to bytes (what a low-resolution camera would store).
+#[inline(always)]
 fn reduce(src: &[u8], w: usize, h: usize, sw: usize, sh: usize) -> Vec<u8> {
     let (xspans, xw) = area_weights(w, sw);
     let (yspans, yw) = area_weights(h, sh);
@@ -103,6 +104,7 @@ fn reduce(src: &[u8], w: usize, h: usize, sw: usize, sh: usize) -> Vec<u8> {
 }
 
 /// Bilinear enlargement of an `sw`x`sh` RGB buffer to `w`x`h`.
+#[inline(always)]
 fn enlarge(small: &[u8], sw: usize, sh: usize, w: usize, h: usize) -> Vec<u8> {
     let xs = linear_taps(sw, w);
     let ys = linear_taps(sh, h);
@@ -137,9 +139,15 @@ impl Perturbation for Downscale {
         let factor = self.factor.max(1.0);
         let reduced = |n: usize| ((n as f32 / factor).round() as usize).clamp(1, n);
         let (sw, sh) = (reduced(w), reduced(h));
-        let small = reduce(image.as_raw(), w, h, sw, sh);
-        let out = enlarge(&small, sw, sh, w, h);
-        RgbImage::from_raw(w as u32, h as u32, out).expect("buffer sized from the image")
+        // Rows of floats: compiled for the widest vectors the CPU has.
+        super::simd::vectorised(
+            #[inline(always)]
+            || {
+                let small = reduce(image.as_raw(), w, h, sw, sh);
+                let out = enlarge(&small, sw, sh, w, h);
+                RgbImage::from_raw(w as u32, h as u32, out).expect("buffer sized from the image")
+            },
+        )
     }
 }
 

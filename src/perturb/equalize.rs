@@ -62,7 +62,7 @@ impl Perturbation for Equalize {
             let out: [u8; 256] = std::array::from_fn(|v| blend_u8(v as u8, eq[v], w));
             out
         });
-        super::filters::apply_luts(image, &luts)
+        super::simd::map_channels(image, &luts)
     }
 }
 

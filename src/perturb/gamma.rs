@@ -33,8 +33,7 @@ impl Perturbation for Gamma {
         // One power per byte value, not per channel value.
         let lut: [u8; 256] = std::array::from_fn(|v| round_u8(255.0 * (v as f32 / 255.0).powf(self.gamma)));
         // One pass that writes the new buffer (not a copy, then a second pass over it).
-        let out = image.as_raw().iter().map(|&v| lut[v as usize]).collect();
-        RgbImage::from_raw(image.width(), image.height(), out).expect("buffer sized from the image")
+        super::simd::map_bytes(image, &lut)
     }
 }
 

@@ -2,6 +2,7 @@
 
 use image::RgbImage;
 
+use super::simd::{map_pixels, PixelKernel};
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
 use crate::perturb::CaseRng;
 
@@ -39,23 +40,33 @@ pub(crate) fn weight_256(amount: f32) -> u32 {
     (amount.clamp(0.0, 1.0) * 256.0).round() as u32
 }
 
-/// `a` moved toward `b` by `w` / 256, rounded.
+/// `a` moved toward `b` by `w` / 256 (`w` at most 256), rounded. In 16-bit arithmetic, which
+/// holds every sum (at most 255 · 256 + 128) and vectorises twice as wide as 32-bit.
 #[inline]
 pub(crate) fn blend_u8(a: u8, b: u8, w: u32) -> u8 {
-    ((a as u32 * (256 - w) + b as u32 * w + 128) >> 8) as u8
+    let w = w as u16;
+    ((u16::from(a) * (256 - w) + u16::from(b) * w + 128) >> 8) as u8
 }
 
 impl Perturbation for Grayscale {
     fn apply(&self, image: &RgbImage, _rng: &mut CaseRng) -> RgbImage {
-        let w = weight_256(self.amount);
-        let mut out = image.clone();
-        for px in out.chunks_exact_mut(3) {
-            // As a fixed-size array the three channels unroll, with no per-value bounds checks.
-            let px: &mut [u8; 3] = px.try_into().expect("chunks of 3");
-            let y = luma(px[0], px[1], px[2]);
-            *px = px.map(|v| blend_u8(v, y, w));
-        }
-        out
+        map_pixels(image, &TowardLuma(weight_256(self.amount)))
+    }
+}
+
+/// Every channel moved toward the pixel's luma by a weight out of 256.
+struct TowardLuma(u32);
+
+impl PixelKernel for TowardLuma {
+    #[inline(always)]
+    fn pixel(&self, rgb: [u8; 3]) -> [u8; 3] {
+        // `luma` in f32, with the same result: its integer sums stay below 2^24, which f32 holds
+        // exactly, and float multiplies are twice as fast as 32-bit integer ones.
+        let [r, g, b] = rgb.map(f32::from);
+        let sum = r * 4899.0 + g * 9617.0 + b * 1868.0 + 8192.0;
+        // SAFETY: `sum` / 2^14 is in 0..256: r, g, b are bytes and the weights sum to 2^14.
+        let y = unsafe { (sum * (1.0 / 16384.0)).to_int_unchecked::<i32>() } as u8;
+        rgb.map(|v| blend_u8(v, y, self.0))
     }
 }
 
@@ -73,6 +84,22 @@ mod tests {
         let red = Grayscale { amount: 1.0 }
             .apply(&RgbImage::from_pixel(1, 1, image::Rgb([255, 0, 0])), &mut case_rng(0, "", 0));
         assert_eq!(red.get_pixel(0, 0).0, [76, 76, 76]);
+    }
+
+    #[test]
+    fn every_pixel_is_the_luma_blend() {
+        use rand::Rng;
+        let mut rng = case_rng(6, "grayscale", 0);
+        let mut img = RgbImage::from_fn(97, 11, |_, _| image::Rgb(rng.random()));
+        img.put_pixel(0, 0, image::Rgb([255, 255, 255]));
+        for amount in [0.0, 0.3, 0.77, 1.0] {
+            let out = Grayscale { amount }.apply(&img, &mut case_rng(0, "", 0));
+            let w = weight_256(amount);
+            for (p, q) in img.pixels().zip(out.pixels()) {
+                let y = luma(p[0], p[1], p[2]);
+                assert_eq!(q.0, p.0.map(|v| blend_u8(v, y, w)), "{:?} at {amount}", p.0);
+            }
+        }
     }
 
     #[test]

@@ -26,12 +26,10 @@ impl Geometric for HorizontalFlip {
         // Straight over the raw rows, a fixed 3-byte copy per pixel: `imageops::flip_horizontal`
         // goes pixel by pixel through bounds-checked accessors, several times slower.
         let row_len = 3 * image.width() as usize;
-        let mut out = vec![0u8; image.as_raw().len()];
+        let mut out = Vec::with_capacity(image.as_raw().len());
         if row_len > 0 {
-            for (dst, src) in out.chunks_exact_mut(row_len).zip(image.as_raw().chunks_exact(row_len)) {
-                for (d, s) in dst.chunks_exact_mut(3).zip(src.chunks_exact(3).rev()) {
-                    d.copy_from_slice(s);
-                }
+            for src in image.as_raw().chunks_exact(row_len) {
+                super::simd::reverse_pixels(src, &mut out);
             }
         }
         RgbImage::from_raw(image.width(), image.height(), out).expect("buffer sized from the image")

@@ -50,6 +50,7 @@ mod seed;
 mod sepia;
 mod sharpen;
 mod shot_noise;
+mod simd;
 mod snow;
 mod spatter;
 mod speckle_noise;

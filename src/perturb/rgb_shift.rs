@@ -32,7 +32,7 @@ impl Perturbation for RgbShift {
     fn apply(&self, image: &RgbImage, rng: &mut CaseRng) -> RgbImage {
         let offsets: [f32; 3] = std::array::from_fn(|_| rng.random_range(-self.shift..=self.shift));
         let luts: [[u8; 256]; 3] = offsets.map(|d| std::array::from_fn(|v| round_u8((v as f32 + d).max(0.0))));
-        super::filters::apply_luts(image, &luts)
+        super::simd::map_channels(image, &luts)
     }
 }
 

@@ -3,6 +3,7 @@
 use image::RgbImage;
 
 use super::filters::round_u8;
+use super::simd::{map_pixels, PixelKernel};
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
 use crate::perturb::CaseRng;
 
@@ -40,24 +41,30 @@ pub struct Saturate {
 
 impl Perturbation for Saturate {
     fn apply(&self, image: &RgbImage, _rng: &mut CaseRng) -> RgbImage {
-        let mut out = image.clone();
-        for px in out.pixels_mut() {
-            let [r, g, b] = px.0.map(|c| c as f32);
-            let v = r.max(g).max(b);
-            let delta = v - r.min(g).min(b);
-            if delta == 0.0 {
-                // Grey has hue 0 (red) in scikit-image's rgb2hsv, so a positive offset tints it red.
-                let s = self.offset.clamp(0.0, 1.0);
-                px.0 = [round_u8(v), round_u8(v * (1.0 - s)), round_u8(v * (1.0 - s))];
-                continue;
-            }
-            // With hue and value fixed, every channel keeps its place between min and max: its
-            // distance below the max scales with saturation (= delta / v).
-            let s = (delta / v * self.factor + self.offset).clamp(0.0, 1.0);
-            let k = s * v / delta;
-            px.0 = [r, g, b].map(|c| round_u8(v - (v - c) * k));
+        map_pixels(image, self)
+    }
+}
+
+impl PixelKernel for Saturate {
+    #[inline(always)]
+    fn pixel(&self, rgb: [u8; 3]) -> [u8; 3] {
+        let [r, g, b] = rgb.map(f32::from);
+        let v = r.max(g).max(b);
+        let delta = v - r.min(g).min(b);
+        // With hue and value fixed, every channel keeps its place between min and max: its
+        // distance below the max scales with saturation (= delta / v).
+        let s = (delta / v * self.factor + self.offset).clamp(0.0, 1.0);
+        let k = s * v / delta;
+        let out = [r, g, b].map(|c| round_u8(v - (v - c) * k));
+        // Grey has hue 0 (red) in scikit-image's rgb2hsv, so a positive offset tints it red.
+        // Both results are computed and one picked, so that the loop vectorises (the grey
+        // pixel's NaNs from 0 / 0 are never picked).
+        let tint = round_u8(v * (1.0 - self.offset.clamp(0.0, 1.0)));
+        if delta == 0.0 {
+            [round_u8(v), tint, tint]
+        } else {
+            out
         }
-        out
     }
 }
 
@@ -77,6 +84,31 @@ mod tests {
         assert_eq!(one([200, 150, 100], 0.5, 0.0), [200, 175, 150]);
         assert_eq!(one([200, 150, 100], 0.0, 0.0), [200, 200, 200]);
         assert_eq!(one([200, 150, 100], 10.0, 0.0), [200, 100, 0]);
+    }
+
+    #[test]
+    fn every_pixel_follows_the_hsv_formula() {
+        use rand::Rng;
+        let mut rng = case_rng(3, "saturate", 0);
+        let mut img = RgbImage::from_fn(71, 9, |_, _| image::Rgb(rng.random()));
+        img.put_pixel(3, 3, image::Rgb([0, 0, 0]));
+        img.put_pixel(4, 3, image::Rgb([90, 90, 90]));
+        for (factor, offset) in [(0.3, 0.0), (2.0, 0.1), (1.0, -0.2)] {
+            let out = Saturate { factor, offset }.apply(&img, &mut case_rng(0, "", 0));
+            for (p, q) in img.pixels().zip(out.pixels()) {
+                let [r, g, b] = p.0.map(f32::from);
+                let v = r.max(g).max(b);
+                let delta = v - r.min(g).min(b);
+                let want = if delta == 0.0 {
+                    let s = offset.clamp(0.0, 1.0);
+                    [round_u8(v), round_u8(v * (1.0 - s)), round_u8(v * (1.0 - s))]
+                } else {
+                    let k = (delta / v * factor + offset).clamp(0.0, 1.0) * v / delta;
+                    [r, g, b].map(|c| round_u8(v - (v - c) * k))
+                };
+                assert_eq!(q.0, want, "{:?} at factor {factor}, offset {offset}", p.0);
+            }
+        }
     }
 
     #[test]

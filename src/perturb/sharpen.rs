@@ -37,32 +37,48 @@ impl Perturbation for Sharpen {
         // Kernel (1 - a) * identity + a * [[-1, -1, -1], [-1, 9, -1], [-1, -1, -1]] sums to 1:
         // out = (1 + 9a) * centre - a * (sum of the 3x3 box). The box sum is separable and
         // exact in integers (at most 9 * 255).
-        let (centre, box_w) = (1.0 + 9.0 * self.alpha, self.alpha);
-        let src = image.as_raw();
-        let stride = w * 3;
-        // OpenCV's filter2D border (reflect, edge pixel not repeated).
-        let (left, right) = (Border::Reflect101.index(-1, w), Border::Reflect101.index(w as isize, w));
-        let mut rows = vec![0u16; h * stride];
-        for (row, sums) in src.chunks_exact(stride).zip(rows.chunks_exact_mut(stride)) {
-            for x in 0..w {
-                let (l, r) = (if x == 0 { left } else { x - 1 }, if x + 1 == w { right } else { x + 1 });
-                for c in 0..3 {
-                    sums[x * 3 + c] = row[l * 3 + c] as u16 + row[x * 3 + c] as u16 + row[r * 3 + c] as u16;
+        // Rows of sums and floats: compiled for the widest vectors the CPU has.
+        super::simd::vectorised(
+            #[inline(always)]
+            || {
+                let (centre, box_w) = (1.0 + 9.0 * self.alpha, self.alpha);
+                let src = image.as_raw();
+                let stride = w * 3;
+                // OpenCV's filter2D border (reflect, edge pixel not repeated).
+                let (left, right) = (Border::Reflect101.index(-1, w), Border::Reflect101.index(w as isize, w));
+                let mut rows = vec![0u16; h * stride];
+                for (row, sums) in src.chunks_exact(stride).zip(rows.chunks_exact_mut(stride)) {
+                    // Inside the row, three shifted runs added value by value (vectorised); the two
+                    // end pixels take their mirrored neighbours.
+                    if w >= 3 {
+                        for (i, sum) in sums[3..stride - 3].iter_mut().enumerate() {
+                            *sum = row[i] as u16 + row[i + 3] as u16 + row[i + 6] as u16;
+                        }
+                    }
+                    for x in [0, w - 1] {
+                        let (l, r) = (if x == 0 { left } else { x - 1 }, if x + 1 == w { right } else { x + 1 });
+                        for c in 0..3 {
+                            sums[x * 3 + c] = row[l * 3 + c] as u16 + row[x * 3 + c] as u16 + row[r * 3 + c] as u16;
+                        }
+                    }
                 }
-            }
-        }
-        for (y, out_row) in out.chunks_exact_mut(stride).enumerate() {
-            let up = Border::Reflect101.index(y as isize - 1, h);
-            let down = Border::Reflect101.index(y as isize + 1, h);
-            let (a, b, c) =
-                (&rows[up * stride..][..stride], &rows[y * stride..][..stride], &rows[down * stride..][..stride]);
-            let centre_row = &src[y * stride..][..stride];
-            for i in 0..stride {
-                let sum = (a[i] + b[i] + c[i]) as f32;
-                out_row[i] = round_u8((centre * centre_row[i] as f32 - box_w * sum).max(0.0));
-            }
-        }
-        out
+                for (y, out_row) in out.chunks_exact_mut(stride).enumerate() {
+                    let up = Border::Reflect101.index(y as isize - 1, h);
+                    let down = Border::Reflect101.index(y as isize + 1, h);
+                    let (a, b, c) = (
+                        &rows[up * stride..][..stride],
+                        &rows[y * stride..][..stride],
+                        &rows[down * stride..][..stride],
+                    );
+                    let centre_row = &src[y * stride..][..stride];
+                    for i in 0..stride {
+                        let sum = (a[i] + b[i] + c[i]) as f32;
+                        out_row[i] = round_u8((centre * centre_row[i] as f32 - box_w * sum).max(0.0));
+                    }
+                }
+                out
+            },
+        )
     }
 }
 

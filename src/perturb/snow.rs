@@ -124,6 +124,7 @@ pub struct Snow {
 impl Snow {
     /// The flake layer, 0-1: imagecorruptions' Gaussian field, zoomed, thresholded, streaked and
     /// rounded to bytes.
+    #[inline(always)]
     fn flakes(&self, w: usize, h: usize, rng: &mut CaseRng) -> Vec<f32> {
         let (xs, ys) = (ZoomAxis::new(w, self.flake_size), ZoomAxis::new(h, self.flake_size));
         // Only the central crop of the field is ever zoomed into view: draw just that.
@@ -153,20 +154,26 @@ impl Perturbation for Snow {
         if w == 0 || h == 0 {
             return image.clone();
         }
-        let flakes = self.flakes(w, h, rng);
-        let mut out = image.clone();
-        for (i, px) in out.pixels_mut().enumerate() {
-            let [r, g, b] = px.0.map(|c| c as f32 / 255.0);
-            // Snow light: each channel pulled towards 1.5 * grey + 0.5 (OpenCV's RGB2GRAY weights).
-            let lifted = (0.299 * r + 0.587 * g + 0.114 * b) * 1.5 + 0.5;
-            // The flakes, plus the same layer turned half a turn for a second, denser fall.
-            let snow = flakes[i] + flakes[w * h - 1 - i];
-            px.0 = [r, g, b].map(|c| {
-                let scene = self.clarity * c + (1.0 - self.clarity) * c.max(lifted);
-                round_u8((scene + snow) * 255.0)
-            });
-        }
-        out
+        // Float layers and rows: compiled for the widest vectors the CPU has.
+        super::simd::vectorised(
+            #[inline(always)]
+            || {
+                let flakes = self.flakes(w, h, rng);
+                let mut out = image.clone();
+                for (i, px) in out.pixels_mut().enumerate() {
+                    let [r, g, b] = px.0.map(|c| c as f32 / 255.0);
+                    // Snow light: each channel pulled towards 1.5 * grey + 0.5 (OpenCV's RGB2GRAY weights).
+                    let lifted = (0.299 * r + 0.587 * g + 0.114 * b) * 1.5 + 0.5;
+                    // The flakes, plus the same layer turned half a turn for a second, denser fall.
+                    let snow = flakes[i] + flakes[w * h - 1 - i];
+                    px.0 = [r, g, b].map(|c| {
+                        let scene = self.clarity * c + (1.0 - self.clarity) * c.max(lifted);
+                        round_u8((scene + snow) * 255.0)
+                    });
+                }
+                out
+            },
+        )
     }
 }
 

@@ -158,7 +158,9 @@ pub fn warp(image: &RgbImage, motion: &Homography) -> RgbImage {
         return RgbImage::new(w, h);
     };
     let m = inv.0;
-    if m[6] == 0.0 && m[7] == 0.0 && m[8] == 1.0 {
+    if m[6] == 0.0 && m[7] == 0.0 && m[8] == 1.0 && m[1] == 0.0 && m[3] == 0.0 {
+        warp_axis_aligned(image, [m[0], m[1], m[2], m[3], m[4], m[5]])
+    } else if m[6] == 0.0 && m[7] == 0.0 && m[8] == 1.0 {
         warp_affine(image, [m[0], m[1], m[2], m[3], m[4], m[5]])
     } else {
         // One division a pixel, not two.
@@ -199,6 +201,106 @@ fn warp_affine(image: &RgbImage, m: [f64; 6]) -> RgbImage {
             x += step_x;
             y += step_y;
         }
+    }
+    RgbImage::from_raw(w, h, out).expect("buffer sized from the image")
+}
+
+/// `warp_affine` for maps without rotation or shear (crops, zooms, shifts): every row samples
+/// the same source columns and every column the same source rows, so the bilinear blend splits
+/// into a pass along each source row (once per row, shared by the output rows that read it) and
+/// a blend of two such rows per output row, a loop the compiler vectorises. The integer sums are
+/// those of [`Sampler::sample`] regrouped, `(1 - fy)(a (1 - fx) + b fx) + fy (c (1 - fx) + d fx)`,
+/// so every byte is the same.
+fn warp_axis_aligned(image: &RgbImage, m: [f64; 6]) -> RgbImage {
+    let (w, h) = image.dimensions();
+    if w == 0 || h == 0 {
+        return RgbImage::new(w, h);
+    }
+    let (wi, hi) = (i64::from(w), i64::from(h));
+    let (wu, stride) = (w as usize, 3 * w as usize);
+    let fixed = |v: f64| (v * 4_294_967_296.0).round() as i64;
+    let half = 1i64 << (31 - FRAC);
+    // The columns' positions, stepped exactly as `warp_affine` steps them along a row.
+    let v0 = 0.5;
+    let mut x = fixed(m[0] * 0.5 + m[1] * v0 + m[2] - 0.5);
+    let step_x = fixed(m[0]);
+    let one = ONE as u32;
+    // Per output column: where its left neighbour starts in a source row padded with one black
+    // pixel each side, its weight out of 2048, whether it is drawn at all (columns not drawn
+    // read anywhere in the row and are blanked).
+    let columns: Vec<(usize, u32, bool)> = (0..wu)
+        .map(|_| {
+            let qx = (x + half) >> (32 - FRAC);
+            x += step_x;
+            let left = ((qx >> FRAC) + 1).clamp(0, wi) as usize;
+            (3 * left, (qx & (ONE - 1)) as u32, qx > -ONE && qx < wi * ONE)
+        })
+        .collect();
+    // With a step of exactly one pixel, the drawn columns (a run: positions only increase) read
+    // consecutive source pixels at one weight: the first and last of them.
+    let drawn_run = || Some((columns.iter().position(|c| c.2)?, columns.iter().rposition(|c| c.2)?));
+    let shift = if step_x == 1 << 32 { drawn_run() } else { None };
+    // One source row blended along x (weights out of 2048; neighbours outside count as black).
+    let src = image.as_raw();
+    let mut padded = vec![0u8; stride + 6];
+    let mut blend_row = |y: i64, out: &mut [u32]| {
+        if y < 0 || y >= hi {
+            out.fill(0);
+            return;
+        }
+        padded[3..3 + stride].copy_from_slice(&src[y as usize * stride..][..stride]);
+        if let Some((first, last)) = shift {
+            // A pure shift along x: the drawn columns read consecutive pixels at one weight, a
+            // blend of two runs of the row (vectorised). Columns not drawn are blanked anyway.
+            let (at, fx) = (columns[first].0, columns[first].1);
+            let n = 3 * (last + 1 - first);
+            let (a, b) = (&padded[at..at + n], &padded[at + 3..at + 3 + n]);
+            for ((o, &a), &b) in out[3 * first..3 * (last + 1)].iter_mut().zip(a).zip(b) {
+                *o = u32::from(a) * (one - fx) + u32::from(b) * fx;
+            }
+            return;
+        }
+        for (o, &(at, fx, _)) in out.chunks_exact_mut(3).zip(&columns) {
+            let px: &[u8; 6] = padded[at..at + 6].try_into().expect("two pixels");
+            for k in 0..3 {
+                o[k] = u32::from(px[k]) * (one - fx) + u32::from(px[k + 3]) * fx;
+            }
+        }
+    };
+    let drawn: Vec<u32> = columns.iter().flat_map(|&(_, _, d)| [u32::from(d); 3]).collect();
+    let (mut top, mut bottom) = (vec![0u32; stride], vec![0u32; stride]);
+    let mut cached: Option<i64> = None;
+    let mut out = vec![0u8; stride * h as usize];
+    for (j, out_row) in out.chunks_exact_mut(stride).enumerate() {
+        let v = j as f64 + 0.5;
+        let y = fixed(m[3] * 0.5 + m[4] * v + m[5] - 0.5);
+        let qy = (y + half) >> (32 - FRAC);
+        if qy <= -ONE || qy >= hi * ONE {
+            continue;
+        }
+        let (y0, fy) = (qy >> FRAC, (qy & (ONE - 1)) as u32);
+        // Consecutive output rows mostly read the same two source rows, or move on by one.
+        match cached {
+            Some(c) if c == y0 => {}
+            Some(c) if c + 1 == y0 => {
+                std::mem::swap(&mut top, &mut bottom);
+                blend_row(y0 + 1, &mut bottom);
+            }
+            _ => {
+                blend_row(y0, &mut top);
+                blend_row(y0 + 1, &mut bottom);
+            }
+        }
+        cached = Some(y0);
+        let (wt, wb) = (one - fy, fy);
+        super::simd::vectorised(
+            #[inline(always)]
+            || {
+                for (((o, &t), &b), &d) in out_row.iter_mut().zip(&top).zip(&bottom).zip(&drawn) {
+                    *o = (((t * wt + b * wb + (1 << (2 * FRAC - 1))) >> (2 * FRAC)) * d) as u8;
+                }
+            },
+        );
     }
     RgbImage::from_raw(w, h, out).expect("buffer sized from the image")
 }
@@ -290,6 +392,28 @@ mod tests {
 
     fn close(a: (f64, f64), b: (f64, f64)) -> bool {
         (a.0 - b.0).abs() < 1e-9 && (a.1 - b.1).abs() < 1e-9
+    }
+
+    #[test]
+    fn axis_aligned_maps_sample_like_the_general_affine_warp() {
+        use rand::Rng;
+        let mut rng = crate::perturb::case_rng(5, "warp", 0);
+        let img = RgbImage::from_fn(53, 37, |_, _| image::Rgb(rng.random()));
+        // Crops, zooms both ways, shifts off every edge, flips, a one-pixel-wide sliver.
+        let maps = [
+            [0.85, 0.0, 3.3, 0.0, 0.85, 2.1],
+            [1.25, 0.0, -6.0, 0.0, 1.25, -4.6],
+            [1.0, 0.0, 10.4, 0.0, 1.0, -7.9],
+            [1.0, 0.0, -0.3, 0.0, 1.0, 0.6],
+            [1.0, 0.0, 52.5, 0.0, 1.0, 0.0],
+            [1.0, 0.0, -60.0, 0.0, 1.0, 0.0],
+            [-1.0, 0.0, 53.0, 0.0, 1.0, 0.0],
+            [0.5, 0.0, 0.0, 0.0, -1.0, 37.0],
+            [0.01, 0.0, 26.0, 0.0, 0.3, 1.0],
+        ];
+        for m in maps {
+            assert_eq!(warp_axis_aligned(&img, m), warp_affine(&img, m), "{m:?}");
+        }
     }
 
     #[test]
