@@ -3,6 +3,7 @@
 use image::RgbImage;
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 
+use super::simd::{map_pixels, PixelKernel};
 use super::{ParamInfo, Perturbation, PerturbationInfo, RiskFactor};
 use crate::perturb::CaseRng;
 
@@ -53,31 +54,60 @@ impl Perturbation for JpegCompression {
 /// encodes libjpeg's averages; its own RGB path would alias chroma and lose ~3 dB of parity.
 fn libjpeg_ycbcr(image: &RgbImage) -> Vec<u8> {
     let (w, h) = (image.width() as usize, image.height() as usize);
-    let mut out = vec![0u8; 3 * w * h];
-    // FIX(x) = round(x · 2^16), as jccolor.c; chroma rounds with ONE_HALF - 1.
-    for (o, p) in out.chunks_exact_mut(3).zip(image.as_raw().chunks_exact(3)) {
-        let [r, g, b] = [p[0], p[1], p[2]].map(i32::from);
+    let mut out = map_pixels(image, &LibjpegYcc).into_raw();
+    let stride = 3 * w;
+    // Each 2x2 block's chroma, averaged in place into its top-left pixel: a block reads only its
+    // own pixels (edges replicate the last column and row, as libjpeg pads to whole blocks), so
+    // no block sees another's result.
+    for by in (0..h).step_by(2) {
+        let (row, rest) = out[by * stride..].split_at_mut(stride);
+        let last_row_copy;
+        let bottom: &[u8] = if by + 1 < h {
+            &rest[..stride]
+        } else {
+            last_row_copy = row.to_vec();
+            &last_row_copy
+        };
+        super::simd::vectorised(
+            #[inline(always)]
+            || {
+                // Whole blocks: two pixels of the row and of the one below (6 bytes each).
+                for (k, (o, b)) in row.chunks_exact_mut(6).zip(bottom.chunks_exact(6)).enumerate() {
+                    let t: [u8; 6] = (&*o).try_into().expect("6 bytes");
+                    let bias = 1 + (k % 2) as u16;
+                    for c in 1..3 {
+                        let sum = u16::from(t[c]) + u16::from(t[c + 3]) + u16::from(b[c]) + u16::from(b[c + 3]);
+                        o[c] = ((sum + bias) >> 2) as u8;
+                    }
+                }
+            },
+        );
+        if w % 2 == 1 {
+            // The last column pairs with itself.
+            let (x, k) = (3 * (w - 1), w / 2);
+            let bias = 1 + (k % 2) as u16;
+            for c in 1..3 {
+                let sum = 2 * u16::from(row[x + c]) + 2 * u16::from(bottom[x + c]);
+                row[x + c] = ((sum + bias) >> 2) as u8;
+            }
+        }
+    }
+    out
+}
+
+/// RGB to YCbCr in libjpeg's fixed point: FIX(x) = round(x · 2^16), as jccolor.c; chroma
+/// rounds with ONE_HALF - 1.
+struct LibjpegYcc;
+
+impl PixelKernel for LibjpegYcc {
+    #[inline(always)]
+    fn pixel(&self, rgb: [u8; 3]) -> [u8; 3] {
+        let [r, g, b] = rgb.map(i32::from);
         let y = (19595 * r + 38470 * g + 7471 * b + 32768) >> 16;
         let cb = (-11059 * r - 21709 * g + 32768 * b + (128 << 16) + 32767) >> 16;
         let cr = (32768 * r - 27439 * g - 5329 * b + (128 << 16) + 32767) >> 16;
-        o.copy_from_slice(&[y, cb, cr].map(|v| v.clamp(0, 255) as u8));
+        [y, cb, cr].map(|v| v.clamp(0, 255) as u8)
     }
-    // Edges replicate the last column and row, as libjpeg pads to whole blocks.
-    let at = |x: usize, y: usize, c: usize| u32::from(out[3 * (y.min(h - 1) * w + x.min(w - 1)) + c]);
-    let mut averaged = Vec::with_capacity(w.div_ceil(2) * h.div_ceil(2));
-    for by in (0..h).step_by(2) {
-        for (k, bx) in (0..w).step_by(2).enumerate() {
-            let bias = if k % 2 == 0 { 1 } else { 2 };
-            let avg =
-                |c| ((at(bx, by, c) + at(bx + 1, by, c) + at(bx, by + 1, c) + at(bx + 1, by + 1, c) + bias) >> 2) as u8;
-            averaged.push((3 * (by * w + bx), [avg(1), avg(2)]));
-        }
-    }
-    for (i, [cb, cr]) in averaged {
-        out[i + 1] = cb;
-        out[i + 2] = cr;
-    }
-    out
 }
 
 #[cfg(test)]

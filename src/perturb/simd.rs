@@ -188,6 +188,68 @@ pub(crate) fn reverse_pixels_at(level: Level, src: &[u8], dst: &mut Vec<u8>) {
     dst.extend(src[..3 * rest].chunks_exact(3).rev().flatten());
 }
 
+/// Linear interpolation between pairs of neighbouring pixels of one row: for each output
+/// pixel `c`, `out[3 c + k] = row[at[c] + k] · (2048 − fx[c]) + row[at[c] + 3 + k] · fx[c]`
+/// (`fx` at most 2048). `row` must reach 7 bytes past every `at` (the vector loop reads a
+/// pixel and the next byte at a time).
+pub(crate) fn lerp_pixels(row: &[u8], at: &[u32], fx: &[u32], out: &mut [u32]) {
+    lerp_pixels_at(Level::detect(), row, at, fx, out)
+}
+
+pub(crate) fn lerp_pixels_at(level: Level, row: &[u8], at: &[u32], fx: &[u32], out: &mut [u32]) {
+    assert!(at.len() == fx.len() && out.len() == 3 * at.len(), "one position and weight per pixel");
+    assert!(at.iter().all(|&a| a as usize + 7 <= row.len()), "positions inside the row");
+    let done = match level {
+        // SAFETY: `detect` (or `available`) found AVX-512 F and BW; positions are checked above.
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512 => unsafe { x86::lerp_pixels_avx512(row, at, fx, out) },
+        _ => 0,
+    };
+    for ((o, &a), &f) in out[3 * done..].chunks_exact_mut(3).zip(&at[done..]).zip(&fx[done..]) {
+        let px: &[u8; 6] = row[a as usize..a as usize + 6].try_into().expect("two pixels");
+        for k in 0..3 {
+            o[k] = u32::from(px[k]) * (2048 - f) + u32::from(px[k + 3]) * f;
+        }
+    }
+}
+
+/// One output row of a bilinear warp: pixel `i` samples the `w × h` interleaved RGB `src` at
+/// (`qx[i]`, `qy[i]`) / 2048 in pixel-index space, as `warp`'s scalar `sample` does (which
+/// `scalar` is, for whatever the vector loop leaves): black a pixel or more outside, neighbours
+/// outside counting as black, weights out of 2^22 rounded once. Positions arrive clamped to
+/// `-2048 ..= 2048 · w` and `-2048 ..= 2048 · h`, which keeps every outside position outside.
+pub(crate) fn sample_row(
+    src: &[u8],
+    (w, h): (usize, usize),
+    (qx, qy): (&[i32], &[i32]),
+    out: &mut [u8],
+    scalar: impl Fn(i32, i32, &mut [u8; 3]),
+) {
+    sample_row_at(Level::detect(), src, (w, h), (qx, qy), out, scalar)
+}
+
+pub(crate) fn sample_row_at(
+    level: Level,
+    src: &[u8],
+    (w, h): (usize, usize),
+    (qx, qy): (&[i32], &[i32]),
+    out: &mut [u8],
+    scalar: impl Fn(i32, i32, &mut [u8; 3]),
+) {
+    assert!(qx.len() == qy.len() && out.len() == 3 * qx.len() && src.len() == 3 * w * h, "one position a pixel");
+    // The vector loop's byte offsets must fit an i32, with room to spare.
+    let fits = src.len() < (1 << 30) && w < (1 << 16) && h < (1 << 16);
+    let done = match level {
+        // SAFETY: `detect` (or `available`) found AVX-512 F, BW and VBMI; sizes checked above.
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512 if fits => unsafe { x86::sample_row_avx512(src, (w, h), (qx, qy), out, &scalar) },
+        _ => 0,
+    };
+    for ((px, &x), &y) in out[3 * done..].chunks_exact_mut(3).zip(&qx[done..]).zip(&qy[done..]) {
+        scalar(x, y, px.try_into().expect("3 bytes"));
+    }
+}
+
 /// The sum of every value of each channel.
 pub(crate) fn channel_sums(image: &RgbImage) -> [u64; 3] {
     // One u32 sum per position in a 192-byte group (64 pixels; value k is channel k % 3): a
@@ -336,22 +398,172 @@ mod x86 {
     #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
     pub(super) fn reverse_pixels_vbmi(src: &[u8], dst: &mut Vec<u8>) -> usize {
         let n = src.len() / 3;
-        let groups = n / 16;
+        // 16, not 21 (63 bytes, one register's worth): appending 48 bytes is three vector
+        // moves, appending 63 a call to `memcpy`, and measured twice as slow.
+        const PIXELS: usize = 16;
+        const BYTES: usize = 3 * PIXELS;
+        let groups = n / PIXELS;
         // Byte 3 i + c of the output is byte 3 (15 - i) + c of the input.
-        let index: [u8; 64] = std::array::from_fn(|k| if k < 48 { (3 * (15 - k / 3) + k % 3) as u8 } else { 0 });
+        let index: [u8; 64] =
+            std::array::from_fn(|k| if k < BYTES { (3 * (PIXELS - 1 - k / 3) + k % 3) as u8 } else { 0 });
         // SAFETY: reads the 64 bytes of `index`.
         let index = unsafe { _mm512_loadu_si512(index.as_ptr().cast()) };
-        let mask: __mmask64 = (1 << 48) - 1;
+        let mask: __mmask64 = (1 << BYTES) - 1;
         let mut d = [0u8; 64];
         for g in 0..groups {
-            let from = 3 * (n - 16 * (g + 1));
+            let from = 3 * (n - PIXELS * (g + 1));
             // SAFETY: the mask limits the load to the 48 bytes from `from` (`from` + 48 <= 3 n);
             // the store writes the 64 bytes of `d`.
             unsafe {
-                let x = _mm512_maskz_loadu_epi8(mask, src[from..from + 48].as_ptr().cast());
+                let x = _mm512_maskz_loadu_epi8(mask, src[from..from + BYTES].as_ptr().cast());
                 _mm512_storeu_si512(d.as_mut_ptr().cast(), _mm512_permutexvar_epi8(index, x));
             }
-            dst.extend_from_slice(&d[..48]);
+            dst.extend_from_slice(&d[..BYTES]);
+        }
+        PIXELS * groups
+    }
+
+    /// Sixteen pixels at a time: two 4-byte gathers per pixel (left neighbour and right), three
+    /// channels picked out by shifts, and the 48 results interleaved by three dword permutes.
+    /// Returns how many pixels it did. The caller checked that `row` reaches `at + 7`.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub(super) unsafe fn lerp_pixels_avx512(row: &[u8], at: &[u32], fx: &[u32], out: &mut [u32]) -> usize {
+        let groups = at.len() / 16;
+        // Output u32 j of the 48 is channel j % 3 of pixel j / 3; channel vectors r, g, b hold
+        // pixels in lanes. One permute picks from r and g (index + 16 for g), a masked one adds b.
+        let rg_index = |part: usize| -> [u32; 16] {
+            std::array::from_fn(|l| {
+                let j = 16 * part + l;
+                [j / 3, 16 + j / 3, 0][j % 3] as u32
+            })
+        };
+        let b_index = |part: usize| -> [u32; 16] { std::array::from_fn(|l| ((16 * part + l) / 3) as u32) };
+        let load = |a: [u32; 16]| {
+            // SAFETY: reads the 64 bytes of `a`.
+            unsafe { _mm512_loadu_si512(a.as_ptr().cast()) }
+        };
+        // For each part: the r/g permute index, then which lanes take b and from where.
+        let rg: [__m512i; 3] = std::array::from_fn(|part| load(rg_index(part)));
+        let b_from: [__m512i; 3] = std::array::from_fn(|part| load(b_index(part)));
+        let b_lanes: [__mmask16; 3] =
+            std::array::from_fn(|part| (0..16).filter(|l| (16 * part + l) % 3 == 2).fold(0, |m, l| m | 1 << l));
+        let byte = _mm512_set1_epi32(0xff);
+        let one = _mm512_set1_epi32(2048);
+        let base = row.as_ptr();
+        for g in 0..groups {
+            // SAFETY: 16 values each from `at` and `fx`, inside them (g < groups); gathers read 4
+            // bytes at `at` and at `at + 3`, both within `row` (checked by the caller).
+            unsafe {
+                let a = _mm512_loadu_si512(at[16 * g..].as_ptr().cast());
+                let f = _mm512_loadu_si512(fx[16 * g..].as_ptr().cast());
+                let left = _mm512_i32gather_epi32::<1>(a, base.cast());
+                let right = _mm512_i32gather_epi32::<1>(_mm512_add_epi32(a, _mm512_set1_epi32(3)), base.cast());
+                let wl = _mm512_sub_epi32(one, f);
+                let channel = |k: u32| {
+                    let l = _mm512_and_si512(_mm512_srlv_epi32(left, _mm512_set1_epi32(8 * k as i32)), byte);
+                    let r = _mm512_and_si512(_mm512_srlv_epi32(right, _mm512_set1_epi32(8 * k as i32)), byte);
+                    _mm512_add_epi32(_mm512_mullo_epi32(l, wl), _mm512_mullo_epi32(r, f))
+                };
+                let (r, gr, b) = (channel(0), channel(1), channel(2));
+                for part in 0..3 {
+                    let v = _mm512_permutex2var_epi32(r, rg[part], gr);
+                    let v = _mm512_mask_permutexvar_epi32(v, b_lanes[part], b_from[part], b);
+                    _mm512_storeu_si512(out[48 * g + 16 * part..].as_mut_ptr().cast(), v);
+                }
+            }
+        }
+        16 * groups
+    }
+
+    /// Sixteen pixels at a time: four masked 4-byte gathers (the neighbours; a lane whose
+    /// neighbour is outside gathers 0), integer weights, three channels picked out by shifts, and
+    /// one byte permute packing 16 pixels into 48 bytes. A group touching the image's last pixel
+    /// (a 4-byte read there would pass the end) goes to `scalar`. Returns how many pixels it did.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+    pub(super) unsafe fn sample_row_avx512(
+        src: &[u8],
+        (w, h): (usize, usize),
+        (qx, qy): (&[i32], &[i32]),
+        out: &mut [u8],
+        scalar: &impl Fn(i32, i32, &mut [u8; 3]),
+    ) -> usize {
+        const FRAC: u32 = 11;
+        const ONE: i32 = 1 << FRAC;
+        let groups = qx.len() / 16;
+        let (wv, hv) = (_mm512_set1_epi32(w as i32), _mm512_set1_epi32(h as i32));
+        let (one, frac) = (_mm512_set1_epi32(ONE), _mm512_set1_epi32(ONE - 1));
+        let zero = _mm512_setzero_si512();
+        let last = _mm512_set1_epi32(src.len() as i32 - 4);
+        let (right, down) = (_mm512_set1_epi32(3), _mm512_set1_epi32(3 * w as i32));
+        // Byte k of 48 is byte k % 3 of the k / 3-th 4-byte pixel.
+        let pack: [u8; 64] = std::array::from_fn(|k| if k < 48 { (4 * (k / 3) + k % 3) as u8 } else { 0 });
+        // SAFETY: reads the 64 bytes of `pack`.
+        let pack = unsafe { _mm512_loadu_si512(pack.as_ptr().cast()) };
+        let base = src.as_ptr();
+        let mut d = [0u8; 64];
+        for g in 0..groups {
+            // SAFETY: 16 positions each from `qx` and `qy` (g < groups).
+            let (x, y) = unsafe {
+                (_mm512_loadu_si512(qx[16 * g..].as_ptr().cast()), _mm512_loadu_si512(qy[16 * g..].as_ptr().cast()))
+            };
+            let drawn = _mm512_cmpgt_epi32_mask(x, _mm512_set1_epi32(-ONE))
+                & _mm512_cmpgt_epi32_mask(y, _mm512_set1_epi32(-ONE))
+                & _mm512_cmplt_epi32_mask(x, _mm512_slli_epi32::<FRAC>(wv))
+                & _mm512_cmplt_epi32_mask(y, _mm512_slli_epi32::<FRAC>(hv));
+            let (x0, y0) = (_mm512_srai_epi32::<FRAC>(x), _mm512_srai_epi32::<FRAC>(y));
+            let (fx, fy) = (_mm512_and_si512(x, frac), _mm512_and_si512(y, frac));
+            let left_in = _mm512_cmpge_epi32_mask(x0, zero);
+            let right_in = _mm512_cmplt_epi32_mask(_mm512_add_epi32(x0, _mm512_set1_epi32(1)), wv);
+            let top_in = _mm512_cmpge_epi32_mask(y0, zero);
+            let bottom_in = _mm512_cmplt_epi32_mask(_mm512_add_epi32(y0, _mm512_set1_epi32(1)), hv);
+            let masks = [
+                drawn & left_in & top_in,
+                drawn & right_in & top_in,
+                drawn & left_in & bottom_in,
+                drawn & right_in & bottom_in,
+            ];
+            let at = _mm512_mullo_epi32(_mm512_add_epi32(_mm512_mullo_epi32(y0, wv), x0), right);
+            let offsets = [
+                at,
+                _mm512_add_epi32(at, right),
+                _mm512_add_epi32(at, down),
+                _mm512_add_epi32(_mm512_add_epi32(at, down), right),
+            ];
+            let overread = masks.iter().zip(&offsets).fold(0, |m, (&k, &o)| m | (k & _mm512_cmpgt_epi32_mask(o, last)));
+            let dst: &mut [u8; 48] = (&mut out[48 * g..48 * (g + 1)]).try_into().expect("48 bytes");
+            if overread != 0 {
+                for (l, px) in dst.chunks_exact_mut(3).enumerate() {
+                    scalar(qx[16 * g + l], qy[16 * g + l], px.try_into().expect("3 bytes"));
+                }
+                continue;
+            }
+            // SAFETY: each gather reads 4 bytes at an offset of a neighbour inside the image, and
+            // no such offset is past `src.len() - 4` (`overread` is empty).
+            let p: [__m512i; 4] = std::array::from_fn(|k| unsafe {
+                _mm512_mask_i32gather_epi32::<1>(zero, masks[k], offsets[k], base.cast())
+            });
+            let (gx, gy) = (_mm512_sub_epi32(one, fx), _mm512_sub_epi32(one, fy));
+            let weights = [
+                _mm512_mullo_epi32(gx, gy),
+                _mm512_mullo_epi32(fx, gy),
+                _mm512_mullo_epi32(gx, fy),
+                _mm512_mullo_epi32(fx, fy),
+            ];
+            let mut pixel = zero;
+            for c in 0..3 {
+                let shift = _mm512_set1_epi32(8 * c);
+                let mut sum = _mm512_set1_epi32(1 << (2 * FRAC - 1));
+                for k in 0..4 {
+                    let v = _mm512_and_si512(_mm512_srlv_epi32(p[k], shift), _mm512_set1_epi32(0xff));
+                    sum = _mm512_add_epi32(sum, _mm512_mullo_epi32(v, weights[k]));
+                }
+                let v = _mm512_srli_epi32::<{ 2 * FRAC }>(sum);
+                pixel = _mm512_or_si512(pixel, _mm512_sllv_epi32(v, shift));
+            }
+            let pixel = _mm512_maskz_mov_epi32(drawn, pixel);
+            // SAFETY: writes the 64 bytes of `d`.
+            unsafe { _mm512_storeu_si512(d.as_mut_ptr().cast(), _mm512_permutexvar_epi8(pack, pixel)) };
+            dst.copy_from_slice(&d[..48]);
         }
         16 * groups
     }
@@ -432,6 +644,30 @@ mod tests {
                 reverse_pixels_at(level, &src, &mut dst);
                 assert_eq!(dst.remove(0), 9, "appends");
                 assert_eq!(dst, want, "{level:?}, {n} pixels");
+            }
+        }
+    }
+
+    #[test]
+    fn every_level_interpolates_pixel_pairs() {
+        let mut rng = case_rng(9, "simd", 0);
+        let row: Vec<u8> = (0..3 * 100 + 7).map(|_| rng.random()).collect();
+        for n in [0usize, 1, 16, 17, 40, 53] {
+            let at: Vec<u32> = (0..n).map(|_| 3 * rng.random_range(0..100u32)).collect();
+            let fx: Vec<u32> =
+                (0..n as u32).map(|i| if i % 5 == 0 { 2048 * (i % 2) } else { rng.random_range(0..=2048) }).collect();
+            let want: Vec<u32> = at
+                .iter()
+                .zip(&fx)
+                .flat_map(|(&a, &f)| {
+                    let a = a as usize;
+                    [0, 1, 2].map(|k| u32::from(row[a + k]) * (2048 - f) + u32::from(row[a + 3 + k]) * f)
+                })
+                .collect();
+            for level in Level::available() {
+                let mut out = vec![0; 3 * n];
+                lerp_pixels_at(level, &row, &at, &fx, &mut out);
+                assert_eq!(out, want, "{level:?}, {n} pixels");
             }
         }
     }

@@ -189,18 +189,20 @@ fn warp_affine(image: &RgbImage, m: [f64; 6]) -> RgbImage {
     let fixed = |v: f64| (v * 4_294_967_296.0).round() as i64;
     let (step_x, step_y) = (fixed(m[0]), fixed(m[3]));
     let sampler = Sampler::new(image);
+    let (mut qx, mut qy) = (vec![0i32; w as usize], vec![0i32; w as usize]);
     for (j, row) in out.chunks_exact_mut(3 * w as usize).enumerate() {
         let v = j as f64 + 0.5;
         // Source of the first pixel centre, less 0.5 for pixel-index space.
         let mut x = fixed(m[0] * 0.5 + m[1] * v + m[2] - 0.5);
         let mut y = fixed(m[3] * 0.5 + m[4] * v + m[5] - 0.5);
-        for px in row.chunks_exact_mut(3) {
+        for (px, py) in qx.iter_mut().zip(&mut qy) {
             // Rounded to the nearest 1/2048 (the shift floors, negatives included).
             let half = 1i64 << (31 - FRAC);
-            sampler.sample(px.try_into().expect("chunks of 3"), (x + half) >> (32 - FRAC), (y + half) >> (32 - FRAC));
+            (*px, *py) = sampler.clamp((x + half) >> (32 - FRAC), (y + half) >> (32 - FRAC));
             x += step_x;
             y += step_y;
         }
+        sampler.sample_row(&qx, &qy, row);
     }
     RgbImage::from_raw(w, h, out).expect("buffer sized from the image")
 }
@@ -242,7 +244,10 @@ fn warp_axis_aligned(image: &RgbImage, m: [f64; 6]) -> RgbImage {
     let shift = if step_x == 1 << 32 { drawn_run() } else { None };
     // One source row blended along x (weights out of 2048; neighbours outside count as black).
     let src = image.as_raw();
-    let mut padded = vec![0u8; stride + 6];
+    // Two black pixels' room each side, and one byte more for the vector loop's 4-byte reads.
+    let mut padded = vec![0u8; stride + 7];
+    let at: Vec<u32> = columns.iter().map(|c| c.0 as u32).collect();
+    let fx: Vec<u32> = columns.iter().map(|c| c.1).collect();
     let mut blend_row = |y: i64, out: &mut [u32]| {
         if y < 0 || y >= hi {
             out.fill(0);
@@ -260,12 +265,7 @@ fn warp_axis_aligned(image: &RgbImage, m: [f64; 6]) -> RgbImage {
             }
             return;
         }
-        for (o, &(at, fx, _)) in out.chunks_exact_mut(3).zip(&columns) {
-            let px: &[u8; 6] = padded[at..at + 6].try_into().expect("two pixels");
-            for k in 0..3 {
-                o[k] = u32::from(px[k]) * (one - fx) + u32::from(px[k + 3]) * fx;
-            }
-        }
+        super::simd::lerp_pixels(&padded, &at, &fx, out);
     };
     let drawn: Vec<u32> = columns.iter().flat_map(|&(_, _, d)| [u32::from(d); 3]).collect();
     let (mut top, mut bottom) = (vec![0u32; stride], vec![0u32; stride]);
@@ -315,21 +315,25 @@ fn warp_rows(image: &RgbImage, source: impl Fn(f64, f64) -> (f64, f64)) -> RgbIm
     let (wf, hf) = (f64::from(w), f64::from(h));
     let scale = ONE as f64;
     let sampler = Sampler::new(image);
+    let (mut qx, mut qy) = (vec![0i32; w as usize], vec![0i32; w as usize]);
     for (j, row) in out.chunks_exact_mut(3 * w as usize).enumerate() {
         let v = j as f64 + 0.5;
-        for (i, px) in row.chunks_exact_mut(3).enumerate() {
+        for (i, (px, py)) in qx.iter_mut().zip(&mut qy).enumerate() {
             let (x, y) = source(i as f64 + 0.5, v);
             // Back to pixel-index space, where integer coordinates are pixel centres.
             let (x, y) = (x - 0.5, y - 0.5);
             if !(x > -1.0 && y > -1.0 && x < wf && y < hf) {
+                // Outside: black, as any position a pixel or more out.
+                (*px, *py) = (-(ONE as i32), -(ONE as i32));
                 continue;
             }
             // Shifted positive before truncating, so that `as` floors (no libm `round`/`floor`
             // call on baseline x86-64); +0.5 rounds to the nearest 1/2048.
             let qx = ((x + 1.0) * scale + 0.5) as i64 - ONE;
             let qy = ((y + 1.0) * scale + 0.5) as i64 - ONE;
-            sampler.sample(px.try_into().expect("chunks of 3"), qx, qy);
+            (*px, *py) = sampler.clamp(qx, qy);
         }
+        sampler.sample_row(&qx, &qy, row);
     }
     RgbImage::from_raw(w, h, out).expect("buffer sized from the image")
 }
@@ -344,6 +348,18 @@ struct Sampler<'a> {
 impl<'a> Sampler<'a> {
     fn new(image: &'a RgbImage) -> Self {
         Sampler { src: image.as_raw(), w: i64::from(image.width()), h: i64::from(image.height()) }
+    }
+
+    /// A position clamped to `-2048 ..= 2048 · w` (and h), as 32-bit: outside stays outside,
+    /// which is all that matters of a position out there.
+    fn clamp(&self, qx: i64, qy: i64) -> (i32, i32) {
+        (qx.clamp(-ONE, self.w * ONE) as i32, qy.clamp(-ONE, self.h * ONE) as i32)
+    }
+
+    /// One output row from its positions (vectorised where the CPU allows, the same bytes).
+    fn sample_row(&self, qx: &[i32], qy: &[i32], row: &mut [u8]) {
+        let size = (self.w as usize, self.h as usize);
+        super::simd::sample_row(self.src, size, (qx, qy), row, |x, y, px| self.sample(px, x.into(), y.into()));
     }
 
     /// Write the sample at `(qx, qy)` / 2048 into `px`; left as it is (black) when the position
@@ -413,6 +429,39 @@ mod tests {
         ];
         for m in maps {
             assert_eq!(warp_axis_aligned(&img, m), warp_affine(&img, m), "{m:?}");
+        }
+    }
+
+    #[test]
+    fn vector_rows_sample_like_the_scalar_sampler() {
+        use rand::Rng;
+        let mut rng = crate::perturb::case_rng(6, "warp", 0);
+        for (w, h) in [(40u32, 30u32), (17, 5), (1, 1)] {
+            let img = RgbImage::from_fn(w, h, |_, _| image::Rgb(rng.random()));
+            let sampler = Sampler::new(&img);
+            let one = ONE as i32;
+            // Positions all over: inside, on the edges, past them by less and more than a pixel,
+            // and on the last pixel (where a 4-byte read would pass the end).
+            let n = 100;
+            let mut qx: Vec<i32> = (0..n).map(|_| rng.random_range(-2 * one..(w as i32 + 2) * one)).collect();
+            let mut qy: Vec<i32> = (0..n).map(|_| rng.random_range(-2 * one..(h as i32 + 2) * one)).collect();
+            (qx[5], qy[5]) = ((w as i32 - 1) * one, (h as i32 - 1) * one);
+            (qx[40], qy[40]) = ((w as i32 - 1) * one + 7, (h as i32 - 1) * one + 3);
+            let clamped: Vec<(i32, i32)> =
+                qx.iter().zip(&qy).map(|(&x, &y)| sampler.clamp(x.into(), y.into())).collect();
+            let (qx, qy): (Vec<i32>, Vec<i32>) = clamped.into_iter().unzip();
+            let mut want = vec![0u8; 3 * n];
+            for ((px, &x), &y) in want.chunks_exact_mut(3).zip(&qx).zip(&qy) {
+                sampler.sample(px.try_into().unwrap(), x.into(), y.into());
+            }
+            for level in crate::perturb::simd::Level::available() {
+                let mut row = vec![0u8; 3 * n];
+                let size = (w as usize, h as usize);
+                crate::perturb::simd::sample_row_at(level, img.as_raw(), size, (&qx, &qy), &mut row, |x, y, px| {
+                    sampler.sample(px, x.into(), y.into())
+                });
+                assert_eq!(row, want, "{level:?} at {w}x{h}");
+            }
         }
     }
 
