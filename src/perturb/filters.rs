@@ -325,15 +325,14 @@ fn motion_blur_rows<T: Copy + Into<f32>>(
                 pad_row(row, channels, pad, Border::Nearest, p);
             }
             let mut acc = vec![0f32; stride];
+            let weights: Vec<f32> = taps.iter().map(|t| t.weight).collect();
             for y in 0..height {
-                acc.fill(0.0);
-                for t in taps {
+                weighted_sum(&mut acc, &weights, |i| {
+                    let t = &taps[i];
                     let sy = Border::Nearest.index(y as isize - t.dy, height);
                     let start = sy * pstride + (pad as isize - t.dx) as usize * channels;
-                    for (a, s) in acc.iter_mut().zip(&padded[start..start + stride]) {
-                        *a += t.weight * s;
-                    }
-                }
+                    &padded[start..start + stride]
+                });
                 emit(y, &acc);
             }
         },
